@@ -1,0 +1,58 @@
+// Lint rules: type-aware checks, and the import boundaries of STYLE.md
+// (backend and workers never import each other; only adapters import their client).
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+const restrict = (patterns) => ['error', { patterns }]
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', '.tap/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      curly: ['error', 'all'],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/backend/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['**/workers/**'], message: 'the backend never imports the workers' },
+        { group: ['kafkajs', '@dapr/dapr'], message: 'only src/events adapters import clients' },
+      ]),
+    },
+  },
+  {
+    files: ['src/workers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['**/backend/**'], message: 'the workers never import the backend' },
+        { group: ['kafkajs', '@dapr/dapr'], message: 'only src/events adapters import clients' },
+      ]),
+    },
+  },
+  {
+    files: ['src/events/*.ts', 'src/events/in-process/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['kafkajs', '@dapr/dapr'], message: 'only the adapter folders import clients' },
+      ]),
+    },
+  },
+  {
+    files: ['scripts/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+)
