@@ -1,0 +1,67 @@
+// Builds the Fastify application: content parsing limits, auth, problem answers, OpenAPI at
+// /docs, and the route plugins. Starting and stopping it is server.ts's job.
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+
+import type { EventBus } from '../events/event-bus.js'
+import type { DatabaseHandle } from '../shared/db/database.js'
+import type { Logger } from '../shared/logger.js'
+import { auditRoutes } from './audit/audit-routes.js'
+import type { Authenticator } from './auth/authenticator.js'
+import { registerHealthRoutes } from './http/health-routes.js'
+import { registerProblemHandlers } from './http/problem.js'
+import { TaskService, type Clock } from './tasks/task-service.js'
+import { taskRoutes } from './tasks/task-routes.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user: the bearer token's subject. */
+    userId: string
+  }
+}
+
+export interface AppDependencies {
+  database: DatabaseHandle
+  bus: EventBus
+  authenticate: Authenticator
+  logger: Logger
+  now?: Clock
+}
+
+/** Request bodies above this size are refused with 413. */
+export const BODY_LIMIT_BYTES = 64 * 1024
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    disableRequestLogging: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  registerProblemHandlers(app)
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'taskstream', version: '0.1.0', description: 'Tasks, events and reminders' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.decorateRequest('userId', '')
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/api/')) {
+      request.userId = await deps.authenticate(request.headers.authorization)
+    }
+  })
+
+  registerHealthRoutes(app, deps.database, deps.bus)
+  const tasks = new TaskService(deps.database.db, deps.now)
+  await app.register(taskRoutes, { tasks })
+  await app.register(auditRoutes, { db: deps.database.db })
+
+  return app
+}

@@ -1,0 +1,27 @@
+// The backend process: `node dist/backend/main.js` (or `npm run backend` in development).
+import { loadConfigOrExit, openRuntime } from '../shared/process/bootstrap.js'
+import { onShutdown } from '../shared/process/shutdown.js'
+import { startBackend } from './server.js'
+
+const config = loadConfigOrExit()
+if (config.jwt.secret === undefined && config.jwt.jwksUrl === undefined) {
+  process.stderr.write('taskstream: invalid configuration: set JWT_SECRET or JWT_JWKS_URL\n')
+  process.exit(2)
+}
+
+const runtime = await openRuntime(config, 'taskstream-backend')
+const backend = await startBackend({
+  database: runtime.database,
+  bus: runtime.bus,
+  logger: runtime.logger,
+  auth: config.jwt,
+  port: config.port,
+  host: config.host,
+  outboxSweepMs: config.outboxSweepMs,
+})
+
+onShutdown(runtime.logger, async () => {
+  await backend.stop()
+  await runtime.bus.close()
+  await runtime.database.close()
+})

@@ -1,0 +1,92 @@
+// The HTTP shapes of tasks: request bodies, query strings and responses, as JSON Schema
+// (TypeBox), so Fastify validates them and the OpenAPI document describes them.
+import Type, { type Static } from 'typebox'
+
+import { TaskSnapshotSchema } from '../../events/catalogue.js'
+import { recurrenceRuleSchema } from '../../shared/recurrence/recurrence-rule.js'
+
+export const TITLE_MAX = 500
+export const DESCRIPTION_MAX = 10_000
+export const TAGS_MAX = 20
+export const TAG_MAX = 50
+/** A reminder can be set up to a year before the due date. */
+export const REMINDER_OFFSET_MAX_MINUTES = 525_600
+
+const Priority = TaskSnapshotSchema.properties.priority
+const Title = Type.String({ minLength: 1, maxLength: TITLE_MAX, pattern: '\\S' })
+const Description = Type.String({ maxLength: DESCRIPTION_MAX })
+const Tags = Type.Array(Type.String({ minLength: 1, maxLength: TAG_MAX, pattern: '^[^\\s,]+$' }), {
+  maxItems: TAGS_MAX,
+  uniqueItems: true,
+})
+const DueAt = Type.Union([Type.String({ minLength: 1, maxLength: 40 }), Type.Null()], {
+  description:
+    'An ISO 8601 instant (2026-03-08T07:30:00Z) or a local date-time without offset ' +
+    '(2026-03-08T02:30), read in the task time zone',
+})
+const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone' })
+const ReminderOffset = Type.Union([
+  Type.Integer({ minimum: 0, maximum: REMINDER_OFFSET_MAX_MINUTES }),
+  Type.Null(),
+])
+const Recurrence = Type.Union([Type.Unsafe<Record<string, unknown>>(recurrenceRuleSchema), Type.Null()])
+
+export const CreateTaskBody = Type.Object(
+  {
+    title: Title,
+    description: Type.Optional(Description),
+    priority: Type.Optional(Priority),
+    tags: Type.Optional(Tags),
+    dueAt: Type.Optional(DueAt),
+    timeZone: Type.Optional(TimeZone),
+    reminderOffsetMinutes: Type.Optional(ReminderOffset),
+    recurrence: Type.Optional(Recurrence),
+  },
+  { additionalProperties: false },
+)
+export type CreateTaskBody = Static<typeof CreateTaskBody>
+
+export const UpdateTaskBody = Type.Object(
+  {
+    title: Type.Optional(Title),
+    description: Type.Optional(Description),
+    priority: Type.Optional(Priority),
+    tags: Type.Optional(Tags),
+    dueAt: Type.Optional(DueAt),
+    timeZone: Type.Optional(TimeZone),
+    reminderOffsetMinutes: Type.Optional(ReminderOffset),
+    recurrence: Type.Optional(Recurrence),
+    status: Type.Optional(TaskSnapshotSchema.properties.status),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type UpdateTaskBody = Static<typeof UpdateTaskBody>
+
+export const SORT_FIELDS = ['dueAt', 'priority', 'createdAt', 'title'] as const
+export type SortField = (typeof SORT_FIELDS)[number]
+
+export const ListTasksQuery = Type.Object(
+  {
+    status: Type.Optional(TaskSnapshotSchema.properties.status),
+    priority: Type.Optional(Priority),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: TAG_MAX })),
+    dueBefore: Type.Optional(Type.String({ format: 'date-time' })),
+    dueAfter: Type.Optional(Type.String({ format: 'date-time' })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'keyword in title or description' })),
+    sort: Type.Optional(Type.Union(SORT_FIELDS.map((f) => Type.Literal(f)))),
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+    limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|100)$', description: '1 to 100, default 20' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  },
+  { additionalProperties: false },
+)
+export type ListTasksQuery = Static<typeof ListTasksQuery>
+
+export const TaskParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+
+export const TaskResponse = TaskSnapshotSchema
+
+export const TaskListResponse = Type.Object({
+  items: Type.Array(TaskSnapshotSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+})

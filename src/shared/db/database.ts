@@ -1,0 +1,162 @@
+// Opens the database the configuration names: PostgreSQL through pg, or an embedded PGlite
+// when no DATABASE_URL is set. Both get the same migrations and the same kysely types.
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+
+import { AppError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { migrations } from './migrations/index.js'
+import { PGlitePool } from './pglite-pool.js'
+import type { Database } from './schema.js'
+
+export type DatabaseKind = 'postgres' | 'pglite'
+
+export interface DatabaseOptions {
+  /** A PostgreSQL connection string; when absent, an embedded PGlite database is used. */
+  url?: string | undefined
+  /** PGlite data directory; `memory://` keeps everything in memory. */
+  pgliteDir?: string | undefined
+  /** A schema to work in (tests give each run its own); `public` when absent. */
+  schema?: string | undefined
+  /** Connections in the pool (PostgreSQL only). */
+  poolSize?: number | undefined
+  logger: Logger
+}
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>
+  readonly kind: DatabaseKind
+  /** Calls `onNotify` on every NOTIFY on `channel`, and once after a lost connection returns. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>
+  ping(): Promise<void>
+  migrate(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.url !== undefined) {
+    return openPostgres(options.url, options)
+  }
+
+  return openPGlite(options)
+}
+
+function searchPathOption(schema: string | undefined): string | undefined {
+  return schema === undefined ? undefined : `-c search_path=${schema}`
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<DatabaseHandle> {
+  const log = options.logger.child({ component: 'database' })
+  const connection = { connectionString: url, options: searchPathOption(options.schema) }
+  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 })
+  pool.on('error', (err) => log.warn({ err }, 'idle database connection failed'))
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const listeners = new Set<pg.Client>()
+
+  async function listen(channel: string, onNotify: () => void) {
+    let client: pg.Client | undefined
+    let closed = false
+    let delayMs = 250
+
+    const connect = async (): Promise<void> => {
+      while (!closed) {
+        const next = new pg.Client(connection)
+        try {
+          await next.connect()
+          next.on('notification', onNotify)
+          next.on('error', (err) => {
+            log.warn({ err, channel }, 'listen connection lost')
+            listeners.delete(next)
+            void next.end().catch(() => undefined)
+            void connect()
+          })
+          await next.query(`listen ${pg.escapeIdentifier(channel)}`)
+          client = next
+          listeners.add(next)
+          delayMs = 250
+          onNotify()
+
+          return
+        } catch (err) {
+          log.warn({ err, channel, delayMs }, 'listen connection failed, retrying')
+          await next.end().catch(() => undefined)
+          await new Promise((resolve) => setTimeout(resolve, delayMs))
+          delayMs = Math.min(delayMs * 2, 10_000)
+        }
+      }
+    }
+
+    await connect()
+
+    return async () => {
+      closed = true
+      if (client !== undefined) {
+        listeners.delete(client)
+        await client.end().catch(() => undefined)
+      }
+    }
+  }
+
+  return {
+    db,
+    kind: 'postgres',
+    listen,
+    ping: () => ping(db),
+    migrate: () => migrate(db, log),
+    async close() {
+      await Promise.all([...listeners].map((client) => client.end().catch(() => undefined)))
+      await db.destroy()
+    },
+  }
+}
+
+async function openPGlite(options: DatabaseOptions): Promise<DatabaseHandle> {
+  const log = options.logger.child({ component: 'database' })
+  const dataDir = options.pgliteDir ?? 'memory://'
+  const lite = await PGlite.create(dataDir)
+  if (options.schema !== undefined) {
+    await lite.exec(`create schema if not exists "${options.schema}"; set search_path = "${options.schema}"`)
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(lite) }) })
+  log.info({ dataDir }, 'embedded database opened')
+
+  return {
+    db,
+    kind: 'pglite',
+    async listen(channel, onNotify) {
+      const stop = await lite.listen(channel, onNotify)
+      onNotify()
+
+      return stop
+    },
+    ping: () => ping(db),
+    migrate: () => migrate(db, log),
+    async close() {
+      await db.destroy()
+      await lite.close()
+    },
+  }
+}
+
+async function ping(db: Kysely<Database>): Promise<void> {
+  try {
+    await sql`select 1`.execute(db)
+  } catch (err) {
+    throw new AppError('DB_UNREACHABLE', 'database is unreachable', { cause: err, retryable: true })
+  }
+}
+
+async function migrate(db: Kysely<Database>, log: Logger): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+  })
+  const { error, results } = await migrator.migrateToLatest()
+  for (const result of results ?? []) {
+    log.info({ migration: result.migrationName, status: result.status }, 'migration')
+  }
+  if (error !== undefined) {
+    throw new AppError('DB_MIGRATION_FAILED', 'database migration failed', { cause: error })
+  }
+}

@@ -1,0 +1,55 @@
+// Table types for kysely: one interface per table, named after it. Migrations own the DDL;
+// keep these in step with them.
+import type { ColumnType, Generated, JSONColumnType } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+/** A timestamp the database fills in when the insert leaves it out. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>
+
+export interface TasksTable {
+  id: string
+  user_id: string
+  title: string
+  description: string
+  priority: 'low' | 'medium' | 'high' | 'urgent'
+  tags: ColumnType<string[], string[], string[]>
+  status: 'open' | 'completed'
+  due_at: Timestamp | null
+  time_zone: string
+  reminder_offset_minutes: number | null
+  recurrence: JSONColumnType<Record<string, unknown>> | null
+  series_id: string | null
+  series_anchor: Timestamp | null
+  occurrence: number | null
+  completed_at: Timestamp | null
+  deleted_at: Timestamp | null
+  version: number
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface OutboxTable {
+  id: Generated<string>
+  topic: string
+  key: string
+  event: JSONColumnType<Record<string, unknown>>
+  created_at: DefaultTimestamp
+  sent_at: Timestamp | null
+}
+
+export interface AuditEntriesTable {
+  event_id: string
+  type: string
+  task_id: string
+  user_id: string
+  task_version: number
+  event_time: Timestamp
+  payload: JSONColumnType<Record<string, unknown>>
+  recorded_at: DefaultTimestamp
+}
+
+export interface Database {
+  tasks: TasksTable
+  outbox: OutboxTable
+  audit_entries: AuditEntriesTable
+}

@@ -1,0 +1,27 @@
+// A worker's own small HTTP server: /healthz and /readyz for probes.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+
+import type { EventBus } from '../events/event-bus.js'
+import type { DatabaseHandle } from '../shared/db/database.js'
+import type { Logger } from '../shared/logger.js'
+
+export async function startHealthServer(options: {
+  database: DatabaseHandle
+  bus: EventBus
+  logger: Logger
+  port: number
+  host: string
+}): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, disableRequestLogging: true })
+  app.get('/healthz', () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) => {
+    const checks = await Promise.allSettled([options.database.ping(), options.bus.ping()])
+    const [database, broker] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unreachable'))
+    const ready = database === 'ok' && broker === 'ok'
+
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, broker })
+  })
+  await app.listen({ port: options.port, host: options.host })
+
+  return app
+}

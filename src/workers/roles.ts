@@ -1,0 +1,7 @@
+// Every worker role by name. A role missing here cannot be started.
+import { startAuditWorker } from './audit/audit-worker.js'
+import type { RoleName, StartRole } from './worker-role.js'
+
+export const ROLES: Partial<Record<RoleName, StartRole>> = {
+  audit: startAuditWorker,
+}
