@@ -1,0 +1,187 @@
+// Runs the tap suite against real PostgreSQL and Kafka, starting whichever is not already up.
+// Usage: npm test [-- <tap args>]   (env: DATABASE_URL_TEST, KAFKA_BROKERS to reuse running services)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { connect } from 'node:net'
+import { delimiter, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import { kafkaDown, kafkaUp, resolveKafkaLocalOptions } from './kafka-local.js'
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
+const POSTGRES_START_TIMEOUT_MS = 30_000
+const SIGNAL_EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 }
+
+interface TestKafka {
+  brokers: string
+  /** Stops what this run started; a no-op for a broker someone else runs. */
+  stop: () => Promise<void>
+}
+
+const log = (line: string) => console.error(`[run-tests] ${line}`)
+let interrupted: NodeJS.Signals | undefined
+
+async function main(tapArgs: string[]): Promise<number> {
+  const aborter = new AbortController()
+  let tap: ChildProcess | undefined
+  // Forward the first signal and let the steps below unwind, stopping the broker on the way out.
+  // npm and tsx relay a Ctrl-C that already reached us, so later signals are echoes: ignore them.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted !== undefined) {
+      return
+    }
+    interrupted = signal
+    log(`${signal} received; stopping`)
+    aborter.abort()
+    tap?.kill(signal)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const databaseUrl = process.env.DATABASE_URL_TEST ?? DEFAULT_DATABASE_URL
+  await ensurePostgres(databaseUrl)
+  const kafka = await provideKafka(aborter.signal)
+  try {
+    const env = { ...process.env, KAFKA_BROKERS: kafka.brokers, TEST_DATABASE_URL: databaseUrl }
+    tap = spawn('npx', ['tap', ...tapArgs], { env, stdio: 'inherit' })
+    const code = await exitCodeOf(tap)
+
+    return interrupted === undefined ? code : (SIGNAL_EXIT_CODES[interrupted] ?? code)
+  } finally {
+    await kafka.stop()
+  }
+}
+
+async function ensurePostgres(url: string): Promise<void> {
+  const where = describeDatabase(url)
+  if (await postgresAnswers(url)) {
+    return
+  }
+
+  const version = localClusterVersion()
+  if (version === undefined || !isLocalHost(url)) {
+    throw new Error(
+      `run-tests: postgresql does not answer at ${where}; start it or set DATABASE_URL_TEST`,
+    )
+  }
+
+  log(`postgresql does not answer at ${where}; starting cluster ${version}/main`)
+  const args = ['--skip-systemctl-redirect', version, 'main', 'start']
+  spawnSync('pg_ctlcluster', args, { stdio: ['ignore', 'inherit', 'inherit'] })
+  const deadline = Date.now() + POSTGRES_START_TIMEOUT_MS
+  while (Date.now() < deadline) {
+    if (await postgresAnswers(url)) {
+      return
+    }
+    await sleep(500)
+  }
+
+  throw new Error(`run-tests: postgresql still does not answer at ${where} after starting it`)
+}
+
+async function postgresAnswers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query('select 1')
+
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+// Only a Debian-style machine can start its own cluster; elsewhere the user must start one.
+function localClusterVersion(): string | undefined {
+  const onPath = (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    return dir !== '' && existsSync(join(dir, 'pg_ctlcluster'))
+  })
+  if (!onPath || !existsSync('/etc/postgresql')) {
+    return undefined
+  }
+
+  const versions = readdirSync('/etc/postgresql').filter((name) => /^\d+(\.\d+)?$/.test(name))
+
+  return versions.sort((a, b) => Number(b) - Number(a))[0]
+}
+
+function isLocalHost(url: string): boolean {
+  const host = new URL(url).hostname
+
+  return ['', 'localhost', '127.0.0.1', '[::1]'].includes(host)
+}
+
+// Never print a password: host, port and database are enough to find the problem.
+function describeDatabase(url: string): string {
+  const parsed = new URL(url)
+
+  return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`
+}
+
+async function provideKafka(signal: AbortSignal): Promise<TestKafka> {
+  const given = process.env.KAFKA_BROKERS
+  if (given !== undefined && given !== '') {
+    log(`using KAFKA_BROKERS=${given}`)
+
+    return { brokers: given, stop: () => Promise.resolve() }
+  }
+
+  // TODO(test): where a Docker engine answers, start Kafka with testcontainers instead of the
+  // local broker; none of our machines has one, so only the local path exists so far.
+  if (await dockerEngineAnswers()) {
+    log('a docker engine answers, but tests still use the local broker')
+  }
+
+  const options = resolveKafkaLocalOptions(process.env, { signal })
+  const { brokers, started } = await kafkaUp(options)
+  if (!started) {
+    log(`reusing the broker already running at ${brokers}; it stays up afterwards`)
+
+    return { brokers, stop: () => Promise.resolve() }
+  }
+
+  return { brokers, stop: () => kafkaDown({ ...options, signal: undefined }) }
+}
+
+function dockerEngineAnswers(): Promise<boolean> {
+  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
+  if (!host.startsWith('unix://') || !existsSync(host.slice('unix://'.length))) {
+    return Promise.resolve(false)
+  }
+
+  return new Promise((resolveAnswer) => {
+    const socket = connect({ path: host.slice('unix://'.length), timeout: 1_000 })
+    const finish = (answers: boolean) => {
+      socket.destroy()
+      resolveAnswer(answers)
+    }
+    socket.once('connect', () => finish(true))
+    socket.once('error', () => finish(false))
+    socket.once('timeout', () => finish(false))
+  })
+}
+
+function exitCodeOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolveCode) => {
+    child.once('error', (error) => {
+      log(`could not run tap: ${error.message}`)
+      resolveCode(1)
+    })
+    child.once('exit', (code, signal) => {
+      resolveCode(code ?? (signal === null ? 1 : (SIGNAL_EXIT_CODES[signal] ?? 1)))
+    })
+  })
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exitCode = interrupted === undefined ? 1 : (SIGNAL_EXIT_CODES[interrupted] ?? 1)
+  },
+)
