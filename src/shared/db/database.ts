@@ -103,7 +103,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     kind: 'postgres',
     listen,
     ping: () => ping(db),
-    migrate: () => migrate(db, log),
+    migrate: () => migrate(db, log, options.schema),
     async close() {
       await Promise.all([...listeners].map((client) => client.end().catch(() => undefined)))
       await db.destroy()
@@ -131,7 +131,7 @@ async function openPGlite(options: DatabaseOptions): Promise<DatabaseHandle> {
       return stop
     },
     ping: () => ping(db),
-    migrate: () => migrate(db, log),
+    migrate: () => migrate(db, log, options.schema),
     async close() {
       await db.destroy()
       await lite.close()
@@ -147,9 +147,11 @@ async function ping(db: Kysely<Database>): Promise<void> {
   }
 }
 
-async function migrate(db: Kysely<Database>, log: Logger): Promise<void> {
+async function migrate(db: Kysely<Database>, log: Logger, schema: string | undefined): Promise<void> {
+  // Name the schema: kysely otherwise finds another schema's migration tables and skips its own.
   const migrator = new Migrator({
     db,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
     provider: { getMigrations: () => Promise.resolve(migrations) },
   })
   const { error, results } = await migrator.migrateToLatest()

@@ -1,0 +1,75 @@
+import t from 'tap'
+
+import { createEvent, type AnyCloudEvent } from '../../../src/events/cloud-event.js'
+import { InProcessEventBus } from '../../../src/events/in-process/in-process-event-bus.js'
+import { AppError } from '../../../src/shared/errors.js'
+import { testLogger } from '../../helpers/test-database.js'
+import { eventually } from '../../helpers/test-system.js'
+
+const TASK = '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
+
+function fired(n: number): AnyCloudEvent {
+  return createEvent(
+    'reminder.fired',
+    {
+      taskId: TASK,
+      userId: 'u1',
+      title: 't',
+      dueAt: '2026-01-01T10:00:00.000Z',
+      remindAt: '2026-01-01T09:30:00.000Z',
+      firedAt: '2026-01-01T09:30:00.000Z',
+      lateMs: n,
+    },
+    { source: '/test', key: TASK },
+  )
+}
+
+t.test('in-process event bus should give every group every event, in order', async (t) => {
+  const bus = new InProcessEventBus({ logger: testLogger })
+  t.teardown(() => bus.close())
+  const a: number[] = []
+  const b: number[] = []
+  await bus.subscribe({ group: 'a', topic: 'notifications', handle: async (es) => void a.push(...es.map((e) => (e.data as { lateMs: number }).lateMs)) })
+  await bus.publish([fired(1), fired(2)])
+  await bus.subscribe({ group: 'b', topic: 'notifications', handle: async (es) => void b.push(...es.map((e) => (e.data as { lateMs: number }).lateMs)) })
+  await bus.publish([fired(3)])
+
+  await eventually(async () => (a.length === 3 && b.length === 3 ? true : undefined), 2_000)
+  t.same(a, [1, 2, 3])
+  t.same(b, [1, 2, 3], 'a group that joins late starts from the beginning')
+})
+
+t.test('in-process event bus should retry transient failures and dead-letter the rest', async (t) => {
+  const bus = new InProcessEventBus({ logger: testLogger })
+  t.teardown(() => bus.close())
+  const handled: number[] = []
+  let transient = 2
+  await bus.subscribe({
+    group: 'g',
+    topic: 'notifications',
+    retry: { initialDelayMs: 1, maxUnknownAttempts: 3 },
+    handle: async (events) => {
+      if (transient > 0) {
+        transient--
+        throw new AppError('TEST_DOWN', 'dependency down', { retryable: true })
+      }
+      if (events.some((e) => (e.data as { lateMs: number }).lateMs === 2)) {
+        throw new AppError('TEST_BAD', 'cannot handle lateMs 2')
+      }
+      if (events.some((e) => (e.data as { lateMs: number }).lateMs === 4)) {
+        throw new Error('unexpected')
+      }
+      handled.push(...events.map((e) => (e.data as { lateMs: number }).lateMs))
+    },
+  })
+  bus.appendRaw('notifications', 'not json')
+  await bus.publish([fired(1), fired(2), fired(3), fired(4), fired(5)])
+
+  await eventually(async () => (bus.read('notifications.dlq').length === 3 ? true : undefined), 5_000)
+  await eventually(async () => (handled.length === 3 ? true : undefined), 5_000)
+  t.same(handled, [1, 3, 5])
+  t.same(
+    bus.read('notifications.dlq').map((r) => r.reason),
+    ['EVT_INVALID: message body is not json', 'TEST_BAD: cannot handle lateMs 2', 'retries exhausted: unexpected'],
+  )
+})
