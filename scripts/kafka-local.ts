@@ -36,8 +36,12 @@ export interface KafkaLocalOptions {
   port: number
   /** KRaft controller listener port on 127.0.0.1; default port + 1. */
   controllerPort: number
-  /** Jars live in <cacheRoot>/<version>, run files in <cacheRoot>/run; default <repo>/.cache/kafka. */
+  /** Jars live in <cacheRoot>/<version>; default <repo>/.cache/kafka. */
   cacheRoot: string
+  /** Pid, config and logs of this broker; default <cacheRoot>/run. A second broker needs its own. */
+  runDir: string
+  /** Keep the log dirs here (kept across restarts); default a fresh temp dir per `up`. */
+  dataDir?: string | undefined
   /** Receives progress lines; stdout is kept for the KAFKA_BROKERS line. */
   log: (line: string) => void
   /** Aborting stops a start in progress and the broker it may have spawned. */
@@ -69,11 +73,14 @@ export function resolveKafkaLocalOptions(
     throw new Error(`kafka-local: controller port must differ from broker port ${port}`)
   }
 
+  const cacheRoot = overrides.cacheRoot ?? join(REPO_ROOT, '.cache', 'kafka')
+
   return {
     version: env.KAFKA_VERSION ?? DEFAULT_VERSION,
     port,
     controllerPort,
-    cacheRoot: join(REPO_ROOT, '.cache', 'kafka'),
+    cacheRoot,
+    runDir: join(cacheRoot, 'run'),
     log: (line) => console.error(`[kafka-local] ${line}`),
     ...overrides,
   }
@@ -81,7 +88,7 @@ export function resolveKafkaLocalOptions(
 
 /** Starts the broker unless one from an earlier `up` already answers; resolves once it serves. */
 export async function kafkaUp(options: KafkaLocalOptions): Promise<KafkaUpResult> {
-  const runDir = join(options.cacheRoot, 'run')
+  const runDir = options.runDir
   const existing = await readState(runDir)
   if (existing !== undefined) {
     const brokers = await adoptExisting(existing, options)
@@ -93,7 +100,8 @@ export async function kafkaUp(options: KafkaLocalOptions): Promise<KafkaUpResult
   await assertPortsFree(options)
   const libs = await ensureJars(options)
   await mkdir(runDir, { recursive: true })
-  const dataDir = await mkdtemp(join(tmpdir(), DATA_DIR_PREFIX))
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), DATA_DIR_PREFIX)))
+  await mkdir(dataDir, { recursive: true })
   const files = await prepareRun(libs, runDir, dataDir, options)
 
   const started = Date.now()
@@ -116,9 +124,15 @@ export async function kafkaUp(options: KafkaLocalOptions): Promise<KafkaUpResult
   return { brokers, started: true }
 }
 
-/** Stops the broker (SIGTERM, then SIGKILL after 20 s) and removes its data dir; safe to repeat. */
-export async function kafkaDown(options: KafkaLocalOptions): Promise<void> {
-  const runDir = join(options.cacheRoot, 'run')
+/**
+ * Stops the broker (SIGTERM, then SIGKILL after 20 s) and removes its data dir unless `keepData`
+ * (a restart that must find its topics and offsets again); safe to repeat.
+ */
+export async function kafkaDown(
+  options: KafkaLocalOptions,
+  { keepData = false }: { keepData?: boolean } = {},
+): Promise<void> {
+  const runDir = options.runDir
   const state = await readState(runDir)
   if (state === undefined) {
     options.log('not running')
@@ -137,7 +151,7 @@ export async function kafkaDown(options: KafkaLocalOptions): Promise<void> {
   }
 
   // The path comes from a file on disk: delete only a data dir that `up` could have made.
-  if (basename(state.dataDir).startsWith(DATA_DIR_PREFIX)) {
+  if (!keepData && basename(state.dataDir).startsWith(DATA_DIR_PREFIX)) {
     await rm(state.dataDir, { recursive: true, force: true })
   }
   await rm(join(runDir, 'kafka.pid'), { force: true })
@@ -147,7 +161,7 @@ export async function kafkaDown(options: KafkaLocalOptions): Promise<void> {
 
 /** Reports whether a broker from `up` runs and answers; resolves its bootstrap list if so. */
 export async function kafkaStatus(options: KafkaLocalOptions): Promise<string | undefined> {
-  const state = await readState(join(options.cacheRoot, 'run'))
+  const state = await readState(options.runDir)
   if (state === undefined) {
     options.log('not running')
 
@@ -270,12 +284,17 @@ async function prepareRun(
 ): Promise<RunFiles> {
   try {
     const files = await writeRunFiles(runDir, dataDir, options)
-    await formatStorage(libs, files, options)
+    // A kept data dir is formatted already, with its own cluster id: reformatting would refuse.
+    if (!existsSync(join(dataDir, 'meta.properties'))) {
+      await formatStorage(libs, files, options)
+    }
     options.signal?.throwIfAborted()
 
     return files
   } catch (error) {
-    await rm(dataDir, { recursive: true, force: true })
+    if (options.dataDir === undefined) {
+      await rm(dataDir, { recursive: true, force: true })
+    }
     throw error
   }
 }
@@ -354,7 +373,7 @@ async function formatStorage(
   files: RunFiles,
   options: KafkaLocalOptions,
 ): Promise<void> {
-  const runDir = join(options.cacheRoot, 'run')
+  const runDir = options.runDir
   const args = ['-Xmx256m', ...logFlags(files, join(runDir, 'format.log')), '-cp', join(libs, '*')]
   args.push('kafka.tools.StorageTool', 'format', '-g', '-t', clusterId(), '-c', files.properties)
   await run(javaCommand(), args, runDir, options.signal)

@@ -12,9 +12,10 @@ export async function startHealthServer(options: {
   port: number
   host: string
 }): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, disableRequestLogging: true })
-  app.get('/healthz', () => ({ status: 'ok' }))
-  app.get('/readyz', async (_request, reply) => {
+  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger })
+  // Probes arrive every few seconds: log them only when something is wrong.
+  app.get('/healthz', { logLevel: 'warn' }, () => ({ status: 'ok' }))
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
     const checks = await Promise.allSettled([options.database.ping(), options.bus.ping()])
     const [database, broker] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unreachable'))
     const ready = database === 'ok' && broker === 'ok'
