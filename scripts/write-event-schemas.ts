@@ -10,7 +10,7 @@ for (const type of EVENT_TYPES) {
   const schema = {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: `${type} data`,
-    ...JSON.parse(JSON.stringify(EVENT_CATALOGUE[type].schema)),
+    ...(JSON.parse(JSON.stringify(EVENT_CATALOGUE[type].schema)) as Record<string, unknown>),
   }
   await writeFile(new URL(`${type}.schema.json`, dir), `${JSON.stringify(schema, null, 2)}\n`)
   console.log(`wrote src/events/schemas/${type}.schema.json`)

@@ -18,6 +18,7 @@ const backend = await startBackend({
   port: config.port,
   host: config.host,
   outboxSweepMs: config.outboxSweepMs,
+  conversations: config.conversations,
 })
 
 onShutdown(runtime.logger, async () => {

@@ -5,7 +5,11 @@ import { loadConfigOrExit } from '../shared/process/bootstrap.js'
 
 const config = loadConfigOrExit()
 const logger = createLogger(config.logLevel)
-const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir, logger })
+const database = await openDatabase({
+  url: config.databaseUrl,
+  pgliteDir: config.pgliteDir,
+  logger,
+})
 try {
   await database.migrate()
   logger.info('migrations done')

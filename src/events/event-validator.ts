@@ -38,7 +38,7 @@ export function validateEvent(value: unknown): AnyCloudEvent {
     throw new AppError('EVT_INVALID', `invalid ${type} data: ${describe(check, 'data')}`)
   }
 
-  return value as AnyCloudEvent
+  return value
 }
 
 /** Parses a message body and validates it; throws `EVT_INVALID` for anything else. */

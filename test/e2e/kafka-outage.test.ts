@@ -22,7 +22,9 @@ async function freePort(): Promise<number> {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
+      server.close(() =>
+        resolve(typeof address === 'object' && address !== null ? address.port : 0),
+      )
     })
   })
 }
@@ -45,7 +47,12 @@ t.test('pipeline should keep every event through a Kafka outage, none twice', as
   })
   const { brokers } = await kafkaUp(options)
 
-  const bus = new KafkaEventBus({ brokers: [brokers], clientId: 'outage-test', logger: testLogger, partitions: 3 })
+  const bus = new KafkaEventBus({
+    brokers: [brokers],
+    clientId: 'outage-test',
+    logger: testLogger,
+    partitions: 3,
+  })
   await bus.ensureTopics(Object.values(TOPICS))
   t.teardown(() => bus.close())
   const system = await startTestSystem(t, { bus, roles: ['audit'] })
@@ -60,9 +67,16 @@ t.test('pipeline should keep every event through a Kafka outage, none twice', as
 
   const before: string[] = []
   for (let i = 0; i < 3; i++) {
-    before.push((await system.request('alice', 'POST', '/api/tasks', { title: `before ${i}` })).body.id as string)
+    before.push(
+      (await system.request('alice', 'POST', '/api/tasks', { title: `before ${i}` })).body
+        .id as string,
+    )
   }
-  await eventually(async () => ((await auditCount()) === 3 ? true : undefined), 30_000, 'audit rows before the outage')
+  await eventually(
+    async () => ((await auditCount()) === 3 ? true : undefined),
+    30_000,
+    'audit rows before the outage',
+  )
 
   await kafkaDown(options, { keepData: true })
   const during: number[] = []
@@ -70,17 +84,34 @@ t.test('pipeline should keep every event through a Kafka outage, none twice', as
     const created = await system.request('alice', 'POST', '/api/tasks', { title: `during ${i}` })
     during.push(created.status)
     const id = created.body.id as string
-    during.push((await system.request('alice', 'PATCH', `/api/tasks/${id}`, { priority: 'high' })).status)
+    during.push(
+      (await system.request('alice', 'PATCH', `/api/tasks/${id}`, { priority: 'high' })).status,
+    )
   }
-  t.same(during, Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 201 : 200)), 'the API kept answering')
+  t.same(
+    during,
+    Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 201 : 200)),
+    'the API kept answering',
+  )
   t.ok((await countUnsent(system.database.db)) > 0, 'events wait in the outbox while Kafka is down')
 
   await kafkaUp(options)
   const expected = 3 + 20
-  await eventually(async () => ((await auditCount()) === expected ? true : undefined), 90_000, 'audit rows after the outage')
-  await eventually(async () => ((await countUnsent(system.database.db)) === 0 ? true : undefined), 30_000, 'outbox drained')
+  await eventually(
+    async () => ((await auditCount()) === expected ? true : undefined),
+    90_000,
+    'audit rows after the outage',
+  )
+  await eventually(
+    async () => ((await countUnsent(system.database.db)) === 0 ? true : undefined),
+    30_000,
+    'outbox drained',
+  )
 
-  const rows = await system.database.db.selectFrom('audit_entries').select(['event_id', 'task_id', 'task_version']).execute()
+  const rows = await system.database.db
+    .selectFrom('audit_entries')
+    .select(['event_id', 'task_id', 'task_version'])
+    .execute()
   t.equal(rows.length, expected, 'every event reached the audit table')
   t.equal(new Set(rows.map((r) => r.event_id)).size, expected, 'none twice')
 
@@ -92,6 +123,10 @@ t.test('pipeline should keep every event through a Kafka outage, none twice', as
     versions.set(event.subject, [...(versions.get(event.subject) ?? []), event.data.version])
   }
   for (const [taskId, seen] of versions) {
-    t.same(seen, [...seen].sort((a, b) => a - b), `task ${taskId} events in order`)
+    t.same(
+      seen,
+      [...seen].sort((a, b) => a - b),
+      `task ${taskId} events in order`,
+    )
   }
 })

@@ -8,7 +8,8 @@ import type { Test } from 'tap'
 import { openDatabase, type DatabaseHandle } from '../../src/shared/db/database.js'
 import { createLogger } from '../../src/shared/logger.js'
 
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 export const testLogger = createLogger((process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent')
 
@@ -23,7 +24,12 @@ export async function createTestDatabase(t: Test): Promise<DatabaseHandle & { sc
   await admin.query(`create schema ${schema}`)
   await admin.end()
 
-  const database = await openDatabase({ url: TEST_DATABASE_URL, schema, logger: testLogger, poolSize: 5 })
+  const database = await openDatabase({
+    url: TEST_DATABASE_URL,
+    schema,
+    logger: testLogger,
+    poolSize: 5,
+  })
   await database.migrate()
   t.teardown(async () => {
     await database.close()

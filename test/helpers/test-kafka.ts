@@ -22,9 +22,18 @@ export interface TestKafka {
   brokers: string[]
 }
 
-export async function createTestKafkaBus(t: Test, prefix = `${randomName('t')}.`): Promise<TestKafka> {
+export async function createTestKafkaBus(
+  t: Test,
+  prefix = `${randomName('t')}.`,
+): Promise<TestKafka> {
   const brokers = kafkaBrokers()
-  const bus = new KafkaEventBus({ brokers, clientId: 'taskstream-test', topicPrefix: prefix, logger: testLogger, partitions: 3 })
+  const bus = new KafkaEventBus({
+    brokers,
+    clientId: 'taskstream-test',
+    topicPrefix: prefix,
+    logger: testLogger,
+    partitions: 3,
+  })
   await bus.ensureTopics(Object.values(TOPICS))
   t.teardown(async () => {
     await bus.close()
@@ -35,7 +44,11 @@ export async function createTestKafkaBus(t: Test, prefix = `${randomName('t')}.`
 }
 
 async function deleteTopicsWithPrefix(brokers: string[], prefix: string): Promise<void> {
-  const admin = new Kafka({ brokers, clientId: 'taskstream-test-cleanup', logLevel: logLevel.NOTHING }).admin()
+  const admin = new Kafka({
+    brokers,
+    clientId: 'taskstream-test-cleanup',
+    logLevel: logLevel.NOTHING,
+  }).admin()
   await admin.connect()
   try {
     const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix))
@@ -53,21 +66,40 @@ export async function readTopic(
   topic: string,
   expected: number,
   timeoutMs = 20_000,
-): Promise<{ key: string | null; value: string; headers: Record<string, string>; partition: number }[]> {
-  const kafka = new Kafka({ brokers, clientId: 'taskstream-test-reader', logLevel: logLevel.NOTHING })
+): Promise<
+  { key: string | null; value: string; headers: Record<string, string>; partition: number }[]
+> {
+  const kafka = new Kafka({
+    brokers,
+    clientId: 'taskstream-test-reader',
+    logLevel: logLevel.NOTHING,
+  })
   const consumer = kafka.consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 })
-  const seen: { key: string | null; value: string; headers: Record<string, string>; partition: number }[] = []
+  const seen: {
+    key: string | null
+    value: string
+    headers: Record<string, string>
+    partition: number
+  }[] = []
   await consumer.connect()
   try {
     await consumer.subscribe({ topic, fromBeginning: true })
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`saw ${seen.length} of ${expected} messages on ${topic}`)), timeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error(`saw ${seen.length} of ${expected} messages on ${topic}`)),
+        timeoutMs,
+      )
       void consumer.run({
         eachMessage: ({ message, partition }) => {
           const headers = Object.fromEntries(
             Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
           )
-          seen.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers, partition })
+          seen.push({
+            key: message.key?.toString() ?? null,
+            value: message.value?.toString() ?? '',
+            headers,
+            partition,
+          })
           if (seen.length >= expected) {
             clearTimeout(timer)
             resolve()

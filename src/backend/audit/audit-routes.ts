@@ -21,13 +21,17 @@ const AuditEntrySchema = Type.Object({
   payload: Type.Object({}, { additionalProperties: true }),
 })
 
-export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (app, { db }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = async (
+  app,
+  { db },
+) => {
   app.get(
     '/api/tasks/:id/audit',
     {
       schema: {
         tags: ['tasks'],
-        description: 'The task trail, oldest first. Events reach it asynchronously, within moments.',
+        description:
+          'The task trail, oldest first. Events reach it asynchronously, within moments.',
         params: TaskParams,
         response: {
           200: Type.Object({ items: Type.Array(AuditEntrySchema) }),
@@ -40,7 +44,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Kysely<Database> }> = 
       // Deleted tasks keep their trail; another user's task is as unknown as a missing one.
       const [task] = await findTasksByIds(db, request.userId, [request.params.id])
       if (task === undefined) {
-        throw new AppError('API_TASK_NOT_FOUND', `task not found: ${request.params.id}`, { statusCode: 404 })
+        throw new AppError('API_TASK_NOT_FOUND', `task not found: ${request.params.id}`, {
+          statusCode: 404,
+        })
       }
 
       return { items: await listAuditTrail(db, request.userId, request.params.id) }

@@ -5,7 +5,11 @@ import type { EventBus } from '../../events/event-bus.js'
 import type { DatabaseHandle } from '../../shared/db/database.js'
 import { problem, PROBLEM_CONTENT_TYPE } from './problem.js'
 
-export function registerHealthRoutes(app: FastifyInstance, database: DatabaseHandle, bus: EventBus): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  database: DatabaseHandle,
+  bus: EventBus,
+): void {
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }))
 
   app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
@@ -16,7 +20,10 @@ export function registerHealthRoutes(app: FastifyInstance, database: DatabaseHan
     }
 
     request.log.warn({ database: db, broker }, 'not ready')
-    const body = problem(503, 'API_NOT_READY', `database: ${db}, broker: ${broker}`, { database: db, broker })
+    const body = problem(503, 'API_NOT_READY', `database: ${db}, broker: ${broker}`, {
+      database: db,
+      broker,
+    })
 
     return reply.code(503).type(PROBLEM_CONTENT_TYPE).send(body)
   })

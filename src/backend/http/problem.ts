@@ -33,7 +33,12 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
-export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Problem {
   return {
     type: `urn:taskstream:problem:${code.toLowerCase().replaceAll('_', '-')}`,
     title: TITLES[status] ?? 'Error',
@@ -49,7 +54,10 @@ function sendProblem(reply: FastifyReply, request: FastifyRequest, body: Problem
     void reply.header('www-authenticate', 'Bearer')
   }
 
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send({ ...body, instance: request.url })
+  return reply
+    .code(body.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({ ...body, instance: request.url })
 }
 
 /** Maps Fastify's own errors (validation, body parsing, size) to problems. */
@@ -96,7 +104,11 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         request.log.error({ err }, 'request failed')
       }
 
-      return sendProblem(reply, request, problem(err.statusCode, err.code, err.message, err.details ?? {}))
+      return sendProblem(
+        reply,
+        request,
+        problem(err.statusCode, err.code, err.message, err.details ?? {}),
+      )
     }
 
     const body = fromFastifyError(err)
@@ -108,6 +120,14 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   })
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, problem(404, 'API_ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`)),
+    sendProblem(
+      reply,
+      request,
+      problem(
+        404,
+        'API_ROUTE_NOT_FOUND',
+        `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      ),
+    ),
   )
 }

@@ -21,16 +21,25 @@ export function decodeCursor(cursor: string, sort: SortField, order: 'asc' | 'de
   try {
     body = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Partial<CursorBody>
   } catch (err) {
-    throw new AppError('API_INVALID_CURSOR', 'cursor is not one this API issued', { statusCode: 400, cause: err })
+    throw new AppError('API_INVALID_CURSOR', 'cursor is not one this API issued', {
+      statusCode: 400,
+      cause: err,
+    })
   }
 
   if (typeof body.id !== 'string' || !UUID.test(body.id) || !('v' in body)) {
-    throw new AppError('API_INVALID_CURSOR', 'cursor is not one this API issued', { statusCode: 400 })
-  }
-  if (body.s !== sort || body.o !== order) {
-    throw new AppError('API_INVALID_CURSOR', 'cursor belongs to another sort order; start again without it', {
+    throw new AppError('API_INVALID_CURSOR', 'cursor is not one this API issued', {
       statusCode: 400,
     })
+  }
+  if (body.s !== sort || body.o !== order) {
+    throw new AppError(
+      'API_INVALID_CURSOR',
+      'cursor belongs to another sort order; start again without it',
+      {
+        statusCode: 400,
+      },
+    )
   }
 
   return body as CursorBody

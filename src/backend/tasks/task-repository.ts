@@ -118,12 +118,17 @@ export async function findTasksByIds(
 }
 
 export async function saveTask(db: Db, task: TaskSnapshot): Promise<void> {
-  const { id: _id, ...row } = toRow(task)
+  const row: Partial<ReturnType<typeof toRow>> = toRow(task)
+  delete row.id
   await db.updateTable('tasks').set(row).where('id', '=', task.id).execute()
 }
 
 export async function markDeleted(db: Db, id: string, at: Date, version: number): Promise<void> {
-  await db.updateTable('tasks').set({ deleted_at: at, updated_at: at, version }).where('id', '=', id).execute()
+  await db
+    .updateTable('tasks')
+    .set({ deleted_at: at, updated_at: at, version })
+    .where('id', '=', id)
+    .execute()
 }
 
 export interface TaskFilter {
@@ -180,7 +185,10 @@ export async function listTasks(
   userId: string,
   filter: TaskFilter,
   page: TaskPage,
-): Promise<{ tasks: TaskSnapshot[]; last: { value: string | number | null; id: string } | undefined }> {
+): Promise<{
+  tasks: TaskSnapshot[]
+  last: { value: string | number | null; id: string } | undefined
+}> {
   const key = sortKey(page.sort, page.order)
   let query = db
     .selectFrom('tasks')
@@ -214,7 +222,9 @@ export async function listTasks(
     const value = cursorValue(page.sort, page.after.value)
     const id = page.after.id
     query = query.where(
-      page.order === 'asc' ? sql<boolean>`(${key}, id) > (${value}, ${id}::uuid)` : sql<boolean>`(${key}, id) < (${value}, ${id}::uuid)`,
+      page.order === 'asc'
+        ? sql<boolean>`(${key}, id) > (${value}, ${id}::uuid)`
+        : sql<boolean>`(${key}, id) < (${value}, ${id}::uuid)`,
     )
   }
 

@@ -34,24 +34,40 @@ function expectedVersion(header: string | undefined): number | undefined {
 
 const errors = { 400: ProblemResponse, 401: ProblemResponse, 404: ProblemResponse }
 
-export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = async (app, { tasks }) => {
+export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = async (
+  app,
+  { tasks },
+) => {
   app.post(
     '/api/tasks',
-    { schema: { tags: ['tasks'], body: CreateTaskBody, response: { 201: TaskResponse, ...errors } } },
+    {
+      schema: { tags: ['tasks'], body: CreateTaskBody, response: { 201: TaskResponse, ...errors } },
+    },
     async (request, reply) => {
       const task = await tasks.create(request.userId, request.body)
       request.log.info({ taskId: task.id }, 'task created')
 
-      return reply.code(201).header('etag', `"${task.version}"`).header('location', `/api/tasks/${task.id}`).send(task)
+      return reply
+        .code(201)
+        .header('etag', `"${task.version}"`)
+        .header('location', `/api/tasks/${task.id}`)
+        .send(task)
     },
   )
 
   app.get(
     '/api/tasks',
-    { schema: { tags: ['tasks'], querystring: ListTasksQuery, response: { 200: TaskListResponse, ...errors } } },
+    {
+      schema: {
+        tags: ['tasks'],
+        querystring: ListTasksQuery,
+        response: { 200: TaskListResponse, ...errors },
+      },
+    },
     async (request) => {
       const { sort = 'createdAt', cursor, limit, ...filter } = request.query
-      const order = request.query.order ?? (sort === 'createdAt' || sort === 'priority' ? 'desc' : 'asc')
+      const order =
+        request.query.order ?? (sort === 'createdAt' || sort === 'priority' ? 'desc' : 'asc')
       const pageSize = limit === undefined ? 20 : Number(limit)
       const decoded = cursor === undefined ? undefined : decodeCursor(cursor, sort, order)
       const after = decoded === undefined ? undefined : { value: decoded.v, id: decoded.id }
@@ -108,7 +124,13 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
 
   app.post(
     '/api/tasks/:id/complete',
-    { schema: { tags: ['tasks'], params: TaskParams, response: { 200: TaskResponse, 412: ProblemResponse, ...errors } } },
+    {
+      schema: {
+        tags: ['tasks'],
+        params: TaskParams,
+        response: { 200: TaskResponse, 412: ProblemResponse, ...errors },
+      },
+    },
     async (request, reply) => {
       const version = expectedVersion(request.headers['if-match'])
       const task = await tasks.complete(request.userId, request.params.id, version)
@@ -120,7 +142,13 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
 
   app.delete(
     '/api/tasks/:id',
-    { schema: { tags: ['tasks'], params: TaskParams, response: { 204: Type.Null(), 412: ProblemResponse, ...errors } } },
+    {
+      schema: {
+        tags: ['tasks'],
+        params: TaskParams,
+        response: { 204: Type.Null(), 412: ProblemResponse, ...errors },
+      },
+    },
     async (request, reply) => {
       const version = expectedVersion(request.headers['if-match'])
       await tasks.delete(request.userId, request.params.id, version)

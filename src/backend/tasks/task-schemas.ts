@@ -29,7 +29,10 @@ const ReminderOffset = Type.Union([
   Type.Integer({ minimum: 0, maximum: REMINDER_OFFSET_MAX_MINUTES }),
   Type.Null(),
 ])
-const Recurrence = Type.Union([Type.Unsafe<Record<string, unknown>>(recurrenceRuleSchema), Type.Null()])
+const Recurrence = Type.Union([
+  Type.Unsafe<Record<string, unknown>>(recurrenceRuleSchema),
+  Type.Null(),
+])
 
 export const CreateTaskBody = Type.Object(
   {
@@ -72,10 +75,14 @@ export const ListTasksQuery = Type.Object(
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: TAG_MAX })),
     dueBefore: Type.Optional(Type.String({ format: 'date-time' })),
     dueAfter: Type.Optional(Type.String({ format: 'date-time' })),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'keyword in title or description' })),
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'keyword in title or description' }),
+    ),
     sort: Type.Optional(Type.Union(SORT_FIELDS.map((f) => Type.Literal(f)))),
     order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
-    limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|100)$', description: '1 to 100, default 20' })),
+    limit: Type.Optional(
+      Type.String({ pattern: '^(?:[1-9]|[1-9][0-9]|100)$', description: '1 to 100, default 20' }),
+    ),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
   },
   { additionalProperties: false },

@@ -9,7 +9,7 @@ import type { AnyCloudEvent } from '../../events/cloud-event.js'
 import type { Database } from '../../shared/db/schema.js'
 import { AppError } from '../../shared/errors.js'
 import { enqueueEvents } from '../../shared/outbox/outbox-repository.js'
-import { validateRecurrenceRule, type RecurrenceRule } from '../../shared/recurrence/recurrence-rule.js'
+import { validateRecurrenceRule } from '../../shared/recurrence/recurrence-rule.js'
 import { isValidTimeZone, parseDueDate } from '../../shared/time/wall-time.js'
 import { taskEvent, taskUpdatedEvent } from './task-events.js'
 import {
@@ -53,7 +53,7 @@ function checkConsistency(task: TaskSnapshot): void {
     })
   }
   if (task.recurrence !== null) {
-    validateRecurrenceRule(task.recurrence as unknown as RecurrenceRule, task.timeZone)
+    validateRecurrenceRule(task.recurrence, task.timeZone)
   }
 }
 
@@ -65,6 +65,14 @@ function checkVersion(task: TaskSnapshot, expected: number | undefined): void {
       { statusCode: 412, details: { currentVersion: task.version } },
     )
   }
+}
+
+/** The plainly copied fields of an update that the request set. */
+function definedFields(fields: Omit<UpdateTaskBody, 'status'>): Partial<TaskSnapshot> {
+  const { title, description, priority, tags, reminderOffsetMinutes } = fields
+  const copied = { title, description, priority, tags, reminderOffsetMinutes }
+
+  return Object.fromEntries(Object.entries(copied).filter(([, value]) => value !== undefined))
 }
 
 export class TaskService {
@@ -137,19 +145,18 @@ export class TaskService {
       const next: TaskSnapshot = { ...task }
       const timeZone = fields.timeZone ?? task.timeZone
       checkTimeZone(timeZone)
-      if (fields.title !== undefined) next.title = fields.title.trim()
-      if (fields.description !== undefined) next.description = fields.description
-      if (fields.priority !== undefined) next.priority = fields.priority
-      if (fields.tags !== undefined) next.tags = fields.tags
-      if (fields.reminderOffsetMinutes !== undefined) next.reminderOffsetMinutes = fields.reminderOffsetMinutes
+      Object.assign(next, definedFields(fields))
+      next.title = next.title.trim()
       next.timeZone = timeZone
       if (fields.dueAt !== undefined) {
-        next.dueAt = fields.dueAt === null ? null : parseDueDate(fields.dueAt, timeZone).toISOString()
+        next.dueAt =
+          fields.dueAt === null ? null : parseDueDate(fields.dueAt, timeZone).toISOString()
       }
       if (fields.recurrence !== undefined) {
         next.recurrence = fields.recurrence
         next.seriesId = fields.recurrence === null ? task.seriesId : (task.seriesId ?? task.id)
-        next.seriesAnchor = fields.recurrence === null ? task.seriesAnchor : (task.seriesAnchor ?? next.dueAt)
+        next.seriesAnchor =
+          fields.recurrence === null ? task.seriesAnchor : (task.seriesAnchor ?? next.dueAt)
         next.occurrence = fields.recurrence === null ? task.occurrence : (task.occurrence ?? 1)
       }
       if (status === 'open' && task.status === 'completed') {
@@ -163,7 +170,9 @@ export class TaskService {
       checkConsistency(next)
 
       const changed = Object.keys(next).filter(
-        (key) => JSON.stringify(next[key as keyof TaskSnapshot]) !== JSON.stringify(task[key as keyof TaskSnapshot]),
+        (key) =>
+          JSON.stringify(next[key as keyof TaskSnapshot]) !==
+          JSON.stringify(task[key as keyof TaskSnapshot]),
       )
       if (changed.length === 0) {
         return undefined
@@ -172,7 +181,9 @@ export class TaskService {
       // Completing through PATCH is still a completion: the recurrence role listens for it.
       const completed = next.status === 'completed' && task.status === 'open'
       const saved = { ...next, version: task.version + 1, updatedAt: now.toISOString() }
-      const event = completed ? taskEvent('task.completed', saved, now) : taskUpdatedEvent(saved, changed, now)
+      const event = completed
+        ? taskEvent('task.completed', saved, now)
+        : taskUpdatedEvent(saved, changed, now)
 
       return { task: saved, event }
     })
@@ -216,7 +227,10 @@ export class TaskService {
     userId: string,
     id: string,
     expectedVersion: number | undefined,
-    change: (task: TaskSnapshot, now: Date) => { task: TaskSnapshot; event: AnyCloudEvent } | undefined,
+    change: (
+      task: TaskSnapshot,
+      now: Date,
+    ) => { task: TaskSnapshot; event: AnyCloudEvent } | undefined,
   ): Promise<TaskSnapshot> {
     const now = this.#now()
 

@@ -80,7 +80,10 @@ export class InProcessEventBus implements EventBus {
         }
 
         const chunk = records.slice(offset, offset + maxBatch)
-        const raw: RawMessage[] = chunk.map((r, i) => ({ body: r.body, position: String(offset + i) }))
+        const raw: RawMessage[] = chunk.map((r, i) => ({
+          body: r.body,
+          position: String(offset + i),
+        }))
         const done = await deliverBatch(raw, {
           handle: options.handle,
           retry,

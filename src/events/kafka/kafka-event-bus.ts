@@ -95,7 +95,10 @@ export class KafkaEventBus implements EventBus {
         this.#log.info({ topics: missing.map((t) => t.topic) }, 'topics created')
       }
     } catch (err) {
-      throw new AppError('EVT_TOPICS_FAILED', 'could not create topics', { cause: err, retryable: true })
+      throw new AppError('EVT_TOPICS_FAILED', 'could not create topics', {
+        cause: err,
+        retryable: true,
+      })
     } finally {
       await admin.disconnect()
     }
@@ -221,7 +224,11 @@ export class KafkaEventBus implements EventBus {
         if (last !== undefined) {
           payload.resolveOffset(last.offset)
           await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: (BigInt(last.offset) + 1n).toString(),
+            },
           ])
         }
         await payload.heartbeat()
@@ -255,7 +262,10 @@ export class KafkaEventBus implements EventBus {
       await admin.connect()
       await admin.describeCluster()
     } catch (err) {
-      throw new AppError('EVT_BROKER_UNREACHABLE', 'kafka is unreachable', { cause: err, retryable: true })
+      throw new AppError('EVT_BROKER_UNREACHABLE', 'kafka is unreachable', {
+        cause: err,
+        retryable: true,
+      })
     } finally {
       await admin.disconnect().catch(() => undefined)
     }

@@ -23,7 +23,10 @@ export interface AuditEntry {
 }
 
 /** Writes the events in one statement; duplicates, in the table or the batch, are skipped. */
-export async function insertAuditEntries(db: Kysely<Database>, events: readonly TaskEvent[]): Promise<number> {
+export async function insertAuditEntries(
+  db: Kysely<Database>,
+  events: readonly TaskEvent[],
+): Promise<number> {
   if (events.length === 0) {
     return 0
   }
@@ -48,7 +51,11 @@ export async function insertAuditEntries(db: Kysely<Database>, events: readonly 
 }
 
 /** A task's trail, oldest change first; empty when the task is not this user's. */
-export async function listAuditTrail(db: Kysely<Database>, userId: string, taskId: string): Promise<AuditEntry[]> {
+export async function listAuditTrail(
+  db: Kysely<Database>,
+  userId: string,
+  taskId: string,
+): Promise<AuditEntry[]> {
   const rows = await db
     .selectFrom('audit_entries')
     .selectAll()

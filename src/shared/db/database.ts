@@ -46,7 +46,7 @@ function searchPathOption(schema: string | undefined): string | undefined {
   return schema === undefined ? undefined : `-c search_path=${schema}`
 }
 
-async function openPostgres(url: string, options: DatabaseOptions): Promise<DatabaseHandle> {
+function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const log = options.logger.child({ component: 'database' })
   const connection = { connectionString: url, options: searchPathOption(options.schema) }
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 })
@@ -116,7 +116,9 @@ async function openPGlite(options: DatabaseOptions): Promise<DatabaseHandle> {
   const dataDir = options.pgliteDir ?? 'memory://'
   const lite = await PGlite.create(dataDir)
   if (options.schema !== undefined) {
-    await lite.exec(`create schema if not exists "${options.schema}"; set search_path = "${options.schema}"`)
+    await lite.exec(
+      `create schema if not exists "${options.schema}"; set search_path = "${options.schema}"`,
+    )
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(lite) }) })
   log.info({ dataDir }, 'embedded database opened')
@@ -147,7 +149,11 @@ async function ping(db: Kysely<Database>): Promise<void> {
   }
 }
 
-async function migrate(db: Kysely<Database>, log: Logger, schema: string | undefined): Promise<void> {
+async function migrate(
+  db: Kysely<Database>,
+  log: Logger,
+  schema: string | undefined,
+): Promise<void> {
   // Name the schema: kysely otherwise finds another schema's migration tables and skips its own.
   const migrator = new Migrator({
     db,

@@ -5,7 +5,15 @@ import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kyse
 
 type Command = PostgresQueryResult<unknown>['command']
 
-const COMMANDS = new Set<string>(['UPDATE', 'DELETE', 'INSERT', 'SELECT', 'MERGE', 'COMMIT', 'ROLLBACK'])
+const COMMANDS = new Set<string>([
+  'UPDATE',
+  'DELETE',
+  'INSERT',
+  'SELECT',
+  'MERGE',
+  'COMMIT',
+  'ROLLBACK',
+])
 
 function commandOf(sql: string): Command {
   // Only the affected-row count of plain statements matters to kysely; a CTE reads as SELECT.

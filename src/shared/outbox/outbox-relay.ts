@@ -7,7 +7,8 @@ import type { Logger } from '../logger.js'
 import {
   OUTBOX_CHANNEL,
   countUnsent,
-  fetchUnsent, markSent,
+  fetchUnsent,
+  markSent,
   pruneSent,
   tryLockRelay,
 } from './outbox-repository.js'
@@ -136,7 +137,10 @@ export class OutboxRelay {
     }
 
     this.#lastPrune = Date.now()
-    const pruned = await pruneSent(this.#options.database.db, this.#options.keepSentMs ?? 86_400_000)
+    const pruned = await pruneSent(
+      this.#options.database.db,
+      this.#options.keepSentMs ?? 86_400_000,
+    )
     if (pruned > 0) {
       this.#log.info({ pruned }, 'outbox pruned')
     }

@@ -41,7 +41,9 @@ export async function enqueueEvents(
  * leave in the order they were written, whatever the number of backend replicas.
  */
 export async function tryLockRelay(trx: Transaction<Database>): Promise<boolean> {
-  const result = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(7423001) as locked`.execute(trx)
+  const result = await sql<{
+    locked: boolean
+  }>`select pg_try_advisory_xact_lock(7423001) as locked`.execute(trx)
 
   return result.rows[0]?.locked === true
 }

@@ -5,11 +5,21 @@ import { startTestSystem, type TestSystem } from '../../helpers/test-system.js'
 
 async function counts(system: TestSystem) {
   const { db } = system.database
-  const tasks = await db.selectFrom('tasks').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
-  const outbox = await db.selectFrom('outbox').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  const tasks = await db
+    .selectFrom('tasks')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
+  const outbox = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
   await system.backend.relay.flush()
 
-  return { tasks: Number(tasks.n), outbox: Number(outbox.n), published: (system.bus as InProcessEventBus).read('tasks').length }
+  return {
+    tasks: Number(tasks.n),
+    outbox: Number(outbox.n),
+    published: (system.bus as InProcessEventBus).read('tasks').length,
+  }
 }
 
 t.test('task routes should create, read, update, complete and delete a task', async (t) => {
@@ -24,7 +34,11 @@ t.test('task routes should create, read, update, complete and delete a task', as
   })
   t.equal(created.status, 201)
   t.equal(created.body.title, 'Buy milk')
-  t.equal(created.body.dueAt, '2026-03-08T07:30:00.000Z', 'a wall time in the spring-forward gap shifts forward')
+  t.equal(
+    created.body.dueAt,
+    '2026-03-08T07:30:00.000Z',
+    'a wall time in the spring-forward gap shifts forward',
+  )
   t.equal(created.body.version, 1)
   t.equal(created.headers.get('etag'), '"1"')
   const id = created.body.id as string
@@ -32,11 +46,23 @@ t.test('task routes should create, read, update, complete and delete a task', as
   const read = await system.request('alice', 'GET', `/api/tasks/${id}`)
   t.same(read.body, created.body)
 
-  const stale = await system.request('alice', 'PATCH', `/api/tasks/${id}`, { title: 'x' }, { 'if-match': '"7"' })
+  const stale = await system.request(
+    'alice',
+    'PATCH',
+    `/api/tasks/${id}`,
+    { title: 'x' },
+    { 'if-match': '"7"' },
+  )
   t.equal(stale.status, 412)
   t.equal(stale.body.code, 'API_VERSION_MISMATCH')
 
-  const updated = await system.request('alice', 'PATCH', `/api/tasks/${id}`, { priority: 'urgent' }, { 'if-match': '"1"' })
+  const updated = await system.request(
+    'alice',
+    'PATCH',
+    `/api/tasks/${id}`,
+    { priority: 'urgent' },
+    { 'if-match': '"1"' },
+  )
   t.equal(updated.status, 200)
   t.equal(updated.body.priority, 'urgent')
   t.equal(updated.body.version, 2)
@@ -52,7 +78,9 @@ t.test('task routes should create, read, update, complete and delete a task', as
   t.equal((await system.request('alice', 'GET', `/api/tasks/${id}`)).status, 404)
 
   await system.backend.relay.flush()
-  const published = (system.bus as InProcessEventBus).read('tasks').map((r) => JSON.parse(r.body) as { type: string; data: { version: number } })
+  const published = (system.bus as InProcessEventBus)
+    .read('tasks')
+    .map((r) => JSON.parse(r.body) as { type: string; data: { version: number } })
   t.same(
     published.map((e) => [e.type, e.data.version]),
     [
@@ -67,23 +95,41 @@ t.test('task routes should create, read, update, complete and delete a task', as
 t.test('task list should filter, search, sort and page', async (t) => {
   const system = await startTestSystem(t)
   const make = (title: string, extra: Record<string, unknown>) =>
-    system.request('bob', 'POST', '/api/tasks', { title, ...extra }).then((r) => r.body as { id: string })
-  await make('Write report', { priority: 'high', tags: ['work'], dueAt: '2026-05-01T09:00:00Z', description: 'quarterly numbers' })
+    system
+      .request('bob', 'POST', '/api/tasks', { title, ...extra })
+      .then((r) => r.body as { id: string })
+  await make('Write report', {
+    priority: 'high',
+    tags: ['work'],
+    dueAt: '2026-05-01T09:00:00Z',
+    description: 'quarterly numbers',
+  })
   await make('Call plumber', { priority: 'urgent', tags: ['home'], dueAt: '2026-04-01T09:00:00Z' })
   await make('Read book', { priority: 'low', tags: ['home', 'fun'] })
   const done = await make('Pay rent', { priority: 'medium', dueAt: '2026-03-01T09:00:00Z' })
   await system.request('bob', 'POST', `/api/tasks/${done.id}/complete`)
 
   const titles = async (query: string) =>
-    ((await system.request('bob', 'GET', `/api/tasks?${query}`)).body.items as { title: string }[]).map((x) => x.title)
+    (
+      (await system.request('bob', 'GET', `/api/tasks?${query}`)).body.items as { title: string }[]
+    ).map((x) => x.title)
 
   t.same(await titles('tag=home&sort=title'), ['Call plumber', 'Read book'])
   t.same(await titles('status=completed'), ['Pay rent'])
   t.same(await titles('priority=urgent'), ['Call plumber'])
   t.same(await titles('q=QUARTERLY'), ['Write report'], 'search reads descriptions, ignoring case')
   t.same(await titles('q=100%25'), [], 'a percent sign is a literal, not a wildcard')
-  t.same(await titles('sort=dueAt'), ['Pay rent', 'Call plumber', 'Write report', 'Read book'], 'no due date sorts last')
-  t.same(await titles('sort=dueAt&order=desc'), ['Write report', 'Call plumber', 'Pay rent', 'Read book'])
+  t.same(
+    await titles('sort=dueAt'),
+    ['Pay rent', 'Call plumber', 'Write report', 'Read book'],
+    'no due date sorts last',
+  )
+  t.same(await titles('sort=dueAt&order=desc'), [
+    'Write report',
+    'Call plumber',
+    'Pay rent',
+    'Read book',
+  ])
   t.same(await titles('sort=priority'), ['Call plumber', 'Write report', 'Pay rent', 'Read book'])
   t.same(await titles('dueBefore=2026-04-15T00:00:00Z&sort=dueAt'), ['Pay rent', 'Call plumber'])
   t.same(await titles('dueAfter=2026-04-15T00:00:00Z'), ['Write report'])
@@ -96,66 +142,95 @@ t.test('task list should filter, search, sort and page', async (t) => {
     seen.push(...(page.body.items as { title: string }[]).map((x) => x.title))
     cursor = page.body.nextCursor as string | null
   } while (cursor !== null)
-  t.same(seen, ['Call plumber', 'Pay rent', 'Read book', 'Write report'], 'pages cover every task once')
+  t.same(
+    seen,
+    ['Call plumber', 'Pay rent', 'Read book', 'Write report'],
+    'pages cover every task once',
+  )
 
   const wrongSort = await system.request('bob', 'GET', `/api/tasks?sort=title&limit=1`)
-  const mismatched = await system.request('bob', 'GET', `/api/tasks?sort=dueAt&cursor=${wrongSort.body.nextCursor as string}`)
+  const mismatched = await system.request(
+    'bob',
+    'GET',
+    `/api/tasks?sort=dueAt&cursor=${wrongSort.body.nextCursor as string}`,
+  )
   t.equal(mismatched.status, 400)
   t.equal(mismatched.body.code, 'API_INVALID_CURSOR')
 })
 
-t.test('task routes should refuse bad input with a problem answer and change nothing', async (t) => {
-  const system = await startTestSystem(t)
-  const cases: [string, unknown, number, string?][] = [
-    ['unknown field', { title: 'a', colour: 'red' }, 400, 'unknown field: colour'],
-    ['wrong type', { title: 'a', priority: 3 }, 400],
-    ['reminder as a string', { title: 'a', dueAt: '2026-01-01T00:00:00Z', reminderOffsetMinutes: '30' }, 400],
-    ['empty title', { title: '' }, 400],
-    ['blank title', { title: '   ' }, 400],
-    ['10,000-character title', { title: 'x'.repeat(10_000) }, 400],
-    ['missing title', { priority: 'low' }, 400],
-    ['bad time zone', { title: 'a', timeZone: 'Mars/Base' }, 400, 'unknown time zone: Mars/Base'],
-    ['bad due date', { title: 'a', dueAt: 'next tuesday' }, 400],
-    ['reminder without due date', { title: 'a', reminderOffsetMinutes: 10 }, 400],
-    ['unknown priority', { title: 'a', priority: 'critical' }, 400],
-    ['malformed json', '{"title": "a",', 400],
-    ['an array body', '[1,2]', 400],
-    ['oversized body', { title: 'a', description: 'y'.repeat(70_000) }, 413],
-  ]
+t.test(
+  'task routes should refuse bad input with a problem answer and change nothing',
+  async (t) => {
+    const system = await startTestSystem(t)
+    const cases: [string, unknown, number, string?][] = [
+      ['unknown field', { title: 'a', colour: 'red' }, 400, 'unknown field: colour'],
+      ['wrong type', { title: 'a', priority: 3 }, 400],
+      [
+        'reminder as a string',
+        { title: 'a', dueAt: '2026-01-01T00:00:00Z', reminderOffsetMinutes: '30' },
+        400,
+      ],
+      ['empty title', { title: '' }, 400],
+      ['blank title', { title: '   ' }, 400],
+      ['10,000-character title', { title: 'x'.repeat(10_000) }, 400],
+      ['missing title', { priority: 'low' }, 400],
+      ['bad time zone', { title: 'a', timeZone: 'Mars/Base' }, 400, 'unknown time zone: Mars/Base'],
+      ['bad due date', { title: 'a', dueAt: 'next tuesday' }, 400],
+      ['reminder without due date', { title: 'a', reminderOffsetMinutes: 10 }, 400],
+      ['unknown priority', { title: 'a', priority: 'critical' }, 400],
+      ['malformed json', '{"title": "a",', 400],
+      ['an array body', '[1,2]', 400],
+      ['oversized body', { title: 'a', description: 'y'.repeat(70_000) }, 413],
+    ]
 
-  for (const [name, body, status, detail] of cases) {
-    const response = await system.request('carol', 'POST', '/api/tasks', body)
-    t.equal(response.status, status, `${name}: status`)
-    t.match(response.headers.get('content-type'), /^application\/problem\+json/, `${name}: problem content type`)
-    t.type(response.body.detail, 'string', `${name}: says what is wrong`)
-    if (detail !== undefined) {
-      t.match(response.body.detail, detail, `${name}: detail`)
+    for (const [name, body, status, detail] of cases) {
+      const response = await system.request('carol', 'POST', '/api/tasks', body)
+      t.equal(response.status, status, `${name}: status`)
+      t.match(
+        response.headers.get('content-type'),
+        /^application\/problem\+json/,
+        `${name}: problem content type`,
+      )
+      t.type(response.body.detail, 'string', `${name}: says what is wrong`)
+      if (detail !== undefined) {
+        t.match(response.body.detail, detail, `${name}: detail`)
+      }
     }
-  }
 
-  const unauthenticated = await system.request(null, 'POST', '/api/tasks', { title: 'a' })
-  t.equal(unauthenticated.status, 401)
-  t.equal(unauthenticated.headers.get('www-authenticate'), 'Bearer')
-  const badToken = await system.request(null, 'GET', '/api/tasks', undefined, { authorization: 'Bearer nope' })
-  t.equal(badToken.status, 401)
+    const unauthenticated = await system.request(null, 'POST', '/api/tasks', { title: 'a' })
+    t.equal(unauthenticated.status, 401)
+    t.equal(unauthenticated.headers.get('www-authenticate'), 'Bearer')
+    const badToken = await system.request(null, 'GET', '/api/tasks', undefined, {
+      authorization: 'Bearer nope',
+    })
+    t.equal(badToken.status, 401)
 
-  t.same(await counts(system), { tasks: 0, outbox: 0, published: 0 }, 'nothing stored, nothing published')
+    t.same(
+      await counts(system),
+      { tasks: 0, outbox: 0, published: 0 },
+      'nothing stored, nothing published',
+    )
 
-  const created = await system.request('carol', 'POST', '/api/tasks', { title: 'ok' })
-  const id = created.body.id as string
-  const badPatches: [unknown, number][] = [
-    [{}, 400],
-    [{ title: '' }, 400],
-    [{ nonsense: true }, 400],
-    [{ reminderOffsetMinutes: 5 }, 400],
-  ]
-  for (const [body, status] of badPatches) {
-    const response = await system.request('carol', 'PATCH', `/api/tasks/${id}`, body)
-    t.equal(response.status, status, `patch ${JSON.stringify(body)}`)
-  }
-  t.equal((await system.request('carol', 'GET', '/api/tasks/not-a-uuid')).status, 400)
-  t.same(await counts(system), { tasks: 1, outbox: 1, published: 1 }, 'only the valid create changed anything')
-})
+    const created = await system.request('carol', 'POST', '/api/tasks', { title: 'ok' })
+    const id = created.body.id as string
+    const badPatches: [unknown, number][] = [
+      [{}, 400],
+      [{ title: '' }, 400],
+      [{ nonsense: true }, 400],
+      [{ reminderOffsetMinutes: 5 }, 400],
+    ]
+    for (const [body, status] of badPatches) {
+      const response = await system.request('carol', 'PATCH', `/api/tasks/${id}`, body)
+      t.equal(response.status, status, `patch ${JSON.stringify(body)}`)
+    }
+    t.equal((await system.request('carol', 'GET', '/api/tasks/not-a-uuid')).status, 400)
+    t.same(
+      await counts(system),
+      { tasks: 1, outbox: 1, published: 1 },
+      'only the valid create changed anything',
+    )
+  },
+)
 
 t.test('task routes should keep users apart', async (t) => {
   const system = await startTestSystem(t, { roles: ['audit'] })

@@ -26,8 +26,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('tasks_user_created').on('tasks').columns(['user_id', 'created_at', 'id']).execute()
-  await db.schema.createIndex('tasks_user_due').on('tasks').columns(['user_id', 'due_at', 'id']).execute()
+  await db.schema
+    .createIndex('tasks_user_created')
+    .on('tasks')
+    .columns(['user_id', 'created_at', 'id'])
+    .execute()
+  await db.schema
+    .createIndex('tasks_user_due')
+    .on('tasks')
+    .columns(['user_id', 'due_at', 'id'])
+    .execute()
   // One task per occurrence of a series: the recurrence command is applied idempotently.
   await db.schema
     .createIndex('tasks_series_occurrence')
