@@ -48,8 +48,34 @@ export interface AuditEntriesTable {
   recorded_at: DefaultTimestamp
 }
 
+export interface RemindersTable {
+  task_id: string
+  user_id: string
+  title: string
+  due_at: Timestamp | null
+  remind_at: Timestamp | null
+  task_version: number
+  status: 'scheduled' | 'fired' | 'cancelled' | 'skipped'
+  reason: string | null
+  fired_at: Timestamp | null
+  updated_at: Timestamp
+}
+
+export interface NotificationsTable {
+  /** bigint: pg returns it as a string. */
+  sequence: Generated<string>
+  id: string
+  user_id: string
+  task_id: string
+  type: string
+  payload: JSONColumnType<Record<string, unknown>>
+  created_at: DefaultTimestamp
+}
+
 export interface Database {
   tasks: TasksTable
   outbox: OutboxTable
   audit_entries: AuditEntriesTable
+  reminders: RemindersTable
+  notifications: NotificationsTable
 }
