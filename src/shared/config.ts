@@ -21,6 +21,8 @@ export interface Config {
   dapr: { httpPort: number; pubsubName: string; stateStoreName: string; secretStoreName: string }
   /** How long the relay waits between outbox sweeps when no NOTIFY arrives. */
   outboxSweepMs: number
+  /** How often the reminder role sweeps for due reminders, as a safety net under its timer. */
+  reminderSweepMs: number
 }
 
 export class ConfigError extends Error {
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       secretStoreName: read.string('DAPR_SECRETSTORE_NAME') ?? 'todo-secrets',
     },
     outboxSweepMs: read.int('OUTBOX_SWEEP_MS', 5_000, 100, 600_000),
+    reminderSweepMs: read.int('REMINDER_SWEEP_MS', 5_000, 100, 600_000),
   }
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems)

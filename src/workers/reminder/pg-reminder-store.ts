@@ -1,0 +1,108 @@
+// The reminder schedule in PostgreSQL (the direct mode). Claiming, marking fired and writing
+// `reminder.fired` to the outbox share one transaction: a reminder is fired and announced
+// together, or not at all.
+import type { Kysely } from 'kysely'
+
+import type { Database } from '../../shared/db/schema.js'
+import { AppError } from '../../shared/errors.js'
+import { enqueueEvents } from '../../shared/outbox/outbox-repository.js'
+import { reminderFiredEvent } from './reminder-event.js'
+import {
+  findNextDueAt,
+  findReminder,
+  lockDueReminders,
+  lockReminders,
+  markFired,
+  toRecord,
+  upsertReminders,
+} from './reminder-repository.js'
+import type {
+  DecideReminders,
+  FiredReminder,
+  ReminderRecord,
+  ReminderStore,
+} from './reminder-store.js'
+
+function storeFailed(what: string, cause: unknown): AppError {
+  return new AppError('WRK_REMINDER_STORE_FAILED', `reminder store could not ${what}`, {
+    cause,
+    retryable: true,
+  })
+}
+
+export class PgReminderStore implements ReminderStore {
+  readonly #db: Kysely<Database>
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db
+  }
+
+  async update(taskIds: readonly string[], decide: DecideReminders): Promise<ReminderRecord[]> {
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        const rows = await lockReminders(trx, [...new Set(taskIds)])
+        const stored = new Map(rows.map((row) => [row.task_id, toRecord(row)]))
+        const written = await upsertReminders(trx, decide(stored), new Date())
+
+        return written.map(toRecord)
+      })
+    } catch (err) {
+      throw storeFailed('save the schedule', err)
+    }
+  }
+
+  async claimDue(now: Date, limit: number): Promise<FiredReminder[]> {
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        const rows = await lockDueReminders(trx, now, limit)
+        if (rows.length === 0) {
+          return []
+        }
+
+        const events = rows.map((row) =>
+          reminderFiredEvent(
+            {
+              taskId: row.task_id,
+              userId: row.user_id,
+              title: row.title,
+              dueAt: row.due_at ?? now,
+              remindAt: row.remind_at ?? now,
+            },
+            now,
+          ),
+        )
+        await markFired(
+          trx,
+          rows.map((row) => row.task_id),
+          now,
+        )
+        await enqueueEvents(trx, events)
+
+        return events.map((event) => ({
+          eventId: event.id,
+          taskId: event.data.taskId,
+          userId: event.data.userId,
+          remindAt: new Date(event.data.remindAt),
+          firedAt: now,
+          lateMs: event.data.lateMs,
+        }))
+      })
+    } catch (err) {
+      throw storeFailed('claim due reminders', err)
+    }
+  }
+
+  async nextDueAt(): Promise<Date | undefined> {
+    try {
+      return await findNextDueAt(this.#db)
+    } catch (err) {
+      throw storeFailed('read the next reminder time', err)
+    }
+  }
+
+  async get(taskId: string): Promise<ReminderRecord | undefined> {
+    const row = await findReminder(this.#db, taskId)
+
+    return row === undefined ? undefined : toRecord(row)
+  }
+}
