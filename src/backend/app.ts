@@ -12,6 +12,7 @@ import { auditRoutes } from './audit/audit-routes.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { registerHealthRoutes } from './http/health-routes.js'
 import { registerProblemHandlers } from './http/problem.js'
+import { notificationRoutes } from './notifications/notification-routes.js'
 import { TaskService, type Clock } from './tasks/task-service.js'
 import { taskRoutes } from './tasks/task-routes.js'
 
@@ -61,6 +62,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const tasks = new TaskService(deps.database.db, deps.now)
   await app.register(taskRoutes, { tasks })
   await app.register(auditRoutes, { db: deps.database.db })
+  await app.register(notificationRoutes, { database: deps.database, logger: deps.logger })
 
   return app
 }

@@ -8,6 +8,10 @@ import type { Logger } from '../shared/logger.js'
 import { OutboxRelay } from '../shared/outbox/outbox-relay.js'
 import { buildApp } from './app.js'
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.js'
+import {
+  DEFAULT_NOTIFICATIONS_GROUP,
+  startNotificationConsumer,
+} from './notifications/notification-consumer.js'
 import type { Clock } from './tasks/task-service.js'
 
 export interface BackendOptions {
@@ -19,6 +23,8 @@ export interface BackendOptions {
   host: string
   outboxSweepMs: number
   now?: Clock
+  /** The consumer group that stores notifications; tests give their own. */
+  notificationsGroup?: string
 }
 
 export interface RunningBackend {
@@ -45,6 +51,12 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     sweepMs: options.outboxSweepMs,
   })
   await relay.start()
+  const notifications = await startNotificationConsumer({
+    bus: options.bus,
+    database: options.database,
+    logger: log,
+    group: options.notificationsGroup ?? DEFAULT_NOTIFICATIONS_GROUP,
+  })
   await app.listen({ port: options.port, host: options.host })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : options.port
@@ -57,6 +69,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     url,
     async stop() {
       await app.close()
+      await notifications.close()
       await relay.flush(5_000).catch((err: unknown) => log.warn({ err }, 'outbox not drained at stop; it is kept'))
       await relay.stop()
       log.info('backend stopped')

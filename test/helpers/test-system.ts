@@ -55,6 +55,7 @@ export async function startTestSystem(t: Test, options: TestSystemOptions = {}):
     port: 0,
     host: '127.0.0.1',
     outboxSweepMs: 1_000,
+    notificationsGroup: randomName('g-notifications'),
   })
   t.teardown(() => backend.stop())
 
