@@ -3,13 +3,14 @@ import { loadConfigOrExit, openRuntime } from '../shared/process/bootstrap.js'
 import { onShutdown } from '../shared/process/shutdown.js'
 import { startBackend } from './server.js'
 
-const config = loadConfigOrExit()
+// With the Dapr adapter, JWT_SECRET may come from the secret store: check it once it is read.
+const runtime = await openRuntime(loadConfigOrExit(), 'taskstream-backend')
+const config = runtime.config
 if (config.jwt.secret === undefined && config.jwt.jwksUrl === undefined) {
   process.stderr.write('taskstream: invalid configuration: set JWT_SECRET or JWT_JWKS_URL\n')
   process.exit(2)
 }
 
-const runtime = await openRuntime(config, 'taskstream-backend')
 const backend = await startBackend({
   database: runtime.database,
   bus: runtime.bus,

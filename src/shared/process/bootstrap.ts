@@ -1,6 +1,7 @@
 // What every process does first: read the configuration, make the logger, open the database
 // (migrated) and the event bus (topics created). A bad configuration exits with its reasons.
 import { createEventBus } from '../../events/create-event-bus.js'
+import { readDaprSecrets } from '../../events/dapr/dapr-secrets.js'
 import type { EventBus } from '../../events/event-bus.js'
 import { TOPICS } from '../../events/catalogue.js'
 import { ConfigError, loadConfig, type Config } from '../config.js'
@@ -28,7 +29,11 @@ export function loadConfigOrExit(): Readonly<Config> {
 }
 
 /** Retries a start-up step while a dependency comes up (a broker starting beside us). */
-export async function withStartupRetry<T>(log: Logger, what: string, step: () => Promise<T>): Promise<T> {
+export async function withStartupRetry<T>(
+  log: Logger,
+  what: string,
+  step: () => Promise<T>,
+): Promise<T> {
   const deadline = Date.now() + 60_000
   let delayMs = 500
   for (;;) {
@@ -45,8 +50,46 @@ export async function withStartupRetry<T>(log: Logger, what: string, step: () =>
   }
 }
 
-export async function openRuntime(config: Readonly<Config>, clientId: string): Promise<Runtime> {
-  const logger = createLogger(config.logLevel)
+/**
+ * With the Dapr adapter, DATABASE_URL and JWT_SECRET may come from the secret store instead of
+ * the environment; a value set in the environment wins. The values are checked as config.ts
+ * checks them, and never logged.
+ */
+export async function withDaprSecrets(
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<Readonly<Config>> {
+  const wantDatabase = config.databaseUrl === undefined
+  const wantJwt = config.jwt.secret === undefined && config.jwt.jwksUrl === undefined
+  if (config.eventTransport !== 'dapr' || (!wantDatabase && !wantJwt)) {
+    return config
+  }
+
+  const store = { httpPort: config.dapr.httpPort, storeName: config.dapr.secretStoreName, logger }
+  const secrets = await withStartupRetry(logger, 'secret fetch', () =>
+    readDaprSecrets(store, ['DATABASE_URL', 'JWT_SECRET']),
+  )
+  const databaseUrl = wantDatabase ? secrets.DATABASE_URL : config.databaseUrl
+  const jwtSecret = wantJwt ? secrets.JWT_SECRET : config.jwt.secret
+  const problems: string[] = []
+  if (wantDatabase && databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL from the dapr secret store must be a postgres: or postgresql: URL')
+  }
+  if (wantJwt && jwtSecret !== undefined && jwtSecret.length < 32) {
+    problems.push('JWT_SECRET from the dapr secret store must be at least 32 characters')
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(problems)
+  }
+
+  logger.info({ keys: Object.keys(secrets), store: store.storeName }, 'secrets read from dapr')
+
+  return Object.freeze({ ...config, databaseUrl, jwt: { ...config.jwt, secret: jwtSecret } })
+}
+
+export async function openRuntime(initial: Readonly<Config>, clientId: string): Promise<Runtime> {
+  const logger = createLogger(initial.logLevel)
+  const config = await withDaprSecrets(initial, logger)
   const database = await openDatabase({
     url: config.databaseUrl,
     pgliteDir: config.pgliteDir,
@@ -59,6 +102,7 @@ export async function openRuntime(config: Readonly<Config>, clientId: string): P
       kafkaBrokers: config.kafkaBrokers,
       topicPrefix: config.topicPrefix,
       clientId,
+      dapr: { httpPort: config.dapr.httpPort, pubsubName: config.dapr.pubsubName },
     },
     logger,
   )
