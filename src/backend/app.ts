@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 
 import type { EventBus } from '../events/event-bus.js'
+import { mountEventRoutes } from '../events/event-routes.js'
 import type { DatabaseHandle } from '../shared/db/database.js'
 import type { Logger } from '../shared/logger.js'
 import { auditRoutes } from './audit/audit-routes.js'
@@ -59,6 +60,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   })
 
   registerHealthRoutes(app, deps.database, deps.bus)
+  // The adapter's own routes, if it receives by push (Dapr delivers to /events/<topic>).
+  await mountEventRoutes(app, deps.bus)
   const tasks = new TaskService(deps.database.db, deps.now)
   await app.register(taskRoutes, { tasks })
   await app.register(auditRoutes, { db: deps.database.db })

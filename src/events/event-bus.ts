@@ -46,6 +46,23 @@ export interface Subscription {
   close(): Promise<void>
 }
 
+/** What an event route answers: an HTTP status and a JSON body. */
+export interface EventRouteReply {
+  status: number
+  body: unknown
+}
+
+/**
+ * An HTTP route a push-based adapter needs on the app's own server (Dapr delivers events to the
+ * app). Transport-neutral: the servers mount these without knowing which adapter runs.
+ */
+export interface EventRoute {
+  method: 'GET' | 'POST'
+  url: string
+  /** Receives the request body as text (undefined for GET) and decides the answer. */
+  handle(body: string | undefined): Promise<EventRouteReply>
+}
+
 export interface EventBus {
   /** Which adapter this is, for logs and readiness answers. */
   readonly transport: 'kafka' | 'in-process' | 'dapr'
@@ -61,4 +78,9 @@ export interface EventBus {
   ping(): Promise<void>
   /** Closes every subscription and connection. */
   close(): Promise<void>
+  /**
+   * Routes the process's HTTP server must serve for this adapter to receive events; absent for
+   * pull-based adapters. Fixed for the adapter's lifetime, so servers mount them before listening.
+   */
+  routes?(): readonly EventRoute[]
 }

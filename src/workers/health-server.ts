@@ -1,7 +1,8 @@
-// A worker's own small HTTP server: /healthz and /readyz for probes.
+// A worker's own small HTTP server: /healthz and /readyz for probes, and the event bus's routes.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 
 import type { EventBus } from '../events/event-bus.js'
+import { mountEventRoutes } from '../events/event-routes.js'
 import type { DatabaseHandle } from '../shared/db/database.js'
 import type { Logger } from '../shared/logger.js'
 
@@ -22,6 +23,8 @@ export async function startHealthServer(options: {
 
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, broker })
   })
+  // The adapter's own routes, if it receives by push (Dapr delivers to this port).
+  await mountEventRoutes(app, options.bus)
   await app.listen({ port: options.port, host: options.host })
 
   return app
