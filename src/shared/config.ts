@@ -3,6 +3,11 @@
 import type { LevelWithSilent } from 'pino'
 
 import type { EventTransport } from '../events/create-event-bus.js'
+import {
+  DEFAULT_TOKENIZER_ENCODING,
+  TOKENIZER_ENCODINGS,
+  type TokenizerEncoding,
+} from './tokens/tokenizer.js'
 
 export interface Config {
   /** HTTP port: the API for the backend, health (and Dapr routes) for a worker. */
@@ -23,6 +28,17 @@ export interface Config {
   outboxSweepMs: number
   /** How often the reminder role sweeps for due reminders, as a safety net under its timer. */
   reminderSweepMs: number
+  /** The chat assistant's memory: docs/conversations.md. */
+  conversations: {
+    /** A message more than this many minutes after the last activity starts a new session. */
+    sessionTimeoutMinutes: number
+    /** Most messages in the assistant's context window (20). */
+    contextMaxMessages: number
+    /** Token budget of the context window, system message and framing included (4,000). */
+    contextMaxTokens: number
+    /** BPE encoding that counts tokens (o200k_base). */
+    tokenizerEncoding: TokenizerEncoding
+  }
 }
 
 export class ConfigError extends Error {
@@ -159,6 +175,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     outboxSweepMs: read.int('OUTBOX_SWEEP_MS', 5_000, 100, 600_000),
     reminderSweepMs: read.int('REMINDER_SWEEP_MS', 5_000, 100, 600_000),
+    conversations: {
+      sessionTimeoutMinutes: read.int('CONVERSATION_SESSION_TIMEOUT_MINUTES', 30, 1, 10_080),
+      contextMaxMessages: read.int('CONTEXT_MAX_MESSAGES', 20, 1, 500),
+      contextMaxTokens: read.int('CONTEXT_MAX_TOKENS', 4_000, 100, 2_000_000),
+      tokenizerEncoding: read.oneOf(
+        'TOKENIZER_ENCODING',
+        TOKENIZER_ENCODINGS,
+        DEFAULT_TOKENIZER_ENCODING,
+      ),
+    },
   }
   if (read.problems.length > 0) {
     throw new ConfigError(read.problems)
