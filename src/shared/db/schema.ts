@@ -72,10 +72,41 @@ export interface NotificationsTable {
   created_at: DefaultTimestamp
 }
 
+export interface ConversationSessionsTable {
+  id: string
+  user_id: string
+  started_at: Timestamp
+  last_activity_at: Timestamp
+  /** Set to the last activity when a later message finds the session timed out. */
+  ended_at: Timestamp | null
+}
+
+/** A task a conversation message refers to, and how. */
+export interface ConversationTaskRef {
+  taskId: string
+  kind: 'created' | 'updated' | 'mentioned'
+}
+
+export interface ConversationMessagesTable {
+  id: string
+  /** bigint: pg returns it as a string. The order of arrival. */
+  seq: Generated<string>
+  session_id: string
+  user_id: string
+  role: 'user' | 'assistant' | 'system' | 'tool'
+  content: string
+  task_refs: JSONColumnType<ConversationTaskRef[]>
+  token_count: number
+  token_encoding: string
+  created_at: Timestamp
+}
+
 export interface Database {
   tasks: TasksTable
   outbox: OutboxTable
   audit_entries: AuditEntriesTable
   reminders: RemindersTable
   notifications: NotificationsTable
+  conversation_sessions: ConversationSessionsTable
+  conversation_messages: ConversationMessagesTable
 }

@@ -4,8 +4,10 @@ import type { Migration } from 'kysely'
 
 import * as m001 from './001-tasks-outbox-audit.js'
 import * as m002 from './002-reminders-notifications.js'
+import * as m003 from './003-conversations.js'
 
 export const migrations: Record<string, Migration> = {
   '001-tasks-outbox-audit': m001,
   '002-reminders-notifications': m002,
+  '003-conversations': m003,
 }
