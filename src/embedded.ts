@@ -34,6 +34,7 @@ const backend = await startBackend({
   port: config.port,
   host: config.host,
   outboxSweepMs: config.outboxSweepMs,
+  conversations: config.conversations,
 })
 
 const lines = [`taskstream is running at ${backend.url} (API docs at ${backend.url}/docs)`]

@@ -7,10 +7,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 
 import type { EventBus } from '../events/event-bus.js'
 import { mountEventRoutes } from '../events/event-routes.js'
+import { loadConfig, type Config } from '../shared/config.js'
 import type { DatabaseHandle } from '../shared/db/database.js'
 import type { Logger } from '../shared/logger.js'
+import { loadTokenizer } from '../shared/tokens/tokenizer.js'
 import { auditRoutes } from './audit/audit-routes.js'
 import type { Authenticator } from './auth/authenticator.js'
+import { conversationRoutes } from './conversations/conversation-routes.js'
+import { ConversationService } from './conversations/conversation-service.js'
 import { registerHealthRoutes } from './http/health-routes.js'
 import { registerProblemHandlers } from './http/problem.js'
 import { notificationRoutes } from './notifications/notification-routes.js'
@@ -30,6 +34,8 @@ export interface AppDependencies {
   authenticate: Authenticator
   logger: Logger
   now?: Clock
+  /** Session timeout, context window and tokenizer; the documented defaults when absent. */
+  conversations?: Config['conversations']
 }
 
 /** Request bodies above this size are refused with 413. */
@@ -66,6 +72,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(taskRoutes, { tasks })
   await app.register(auditRoutes, { db: deps.database.db })
   await app.register(notificationRoutes, { database: deps.database, logger: deps.logger })
+  const settings = deps.conversations ?? loadConfig({}).conversations
+  const tokenizer = await loadTokenizer(settings.tokenizerEncoding)
+  const conversations = new ConversationService(deps.database.db, tokenizer, settings, deps.now)
+  await app.register(conversationRoutes, { conversations })
 
   return app
 }

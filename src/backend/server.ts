@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 
 import type { EventBus } from '../events/event-bus.js'
+import type { Config } from '../shared/config.js'
 import type { DatabaseHandle } from '../shared/db/database.js'
 import type { Logger } from '../shared/logger.js'
 import { OutboxRelay } from '../shared/outbox/outbox-relay.js'
@@ -23,6 +24,7 @@ export interface BackendOptions {
   host: string
   outboxSweepMs: number
   now?: Clock
+  conversations?: Config['conversations']
   /** The consumer group that stores notifications; tests give their own. */
   notificationsGroup?: string
 }
@@ -43,6 +45,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     authenticate: createAuthenticator(options.auth),
     logger: log,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.conversations === undefined ? {} : { conversations: options.conversations }),
   })
   const relay = new OutboxRelay({
     database: options.database,

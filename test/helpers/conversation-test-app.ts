@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto'
 
 import type { Test } from 'tap'
 
-import { buildApp } from '../../../src/backend/app.js'
-import { createAuthenticator } from '../../../src/backend/auth/authenticator.js'
-import { signDevToken } from '../../../src/backend/auth/dev-token.js'
-import { InProcessEventBus } from '../../../src/events/in-process/in-process-event-bus.js'
-import { loadConfig, type Config } from '../../../src/shared/config.js'
-import type { DatabaseHandle } from '../../../src/shared/db/database.js'
-import { createTestDatabase, testLogger } from '../../helpers/test-database.js'
+import { buildApp } from '../../src/backend/app.js'
+import { createAuthenticator } from '../../src/backend/auth/authenticator.js'
+import { signDevToken } from '../../src/backend/auth/dev-token.js'
+import { InProcessEventBus } from '../../src/events/in-process/in-process-event-bus.js'
+import { loadConfig, type Config } from '../../src/shared/config.js'
+import type { DatabaseHandle } from '../../src/shared/db/database.js'
+import { createTestDatabase, testLogger } from './test-database.js'
 
 export interface ConversationTestApp {
   database: DatabaseHandle
@@ -53,8 +53,13 @@ export async function startConversationApp(
     const response = await app.inject({
       method,
       url: path,
-      headers: { authorization: `Bearer ${token}` },
-      ...(body === undefined ? {} : { payload: body as object }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined
+        ? {}
+        : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
     })
 
     return {
