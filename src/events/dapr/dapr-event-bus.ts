@@ -168,6 +168,8 @@ export class DaprEventBus implements EventBus {
    * declare them; listing them again would subscribe twice), and one route per topic.
    */
   routes(): readonly EventRoute[] {
+    // TODO(dapr): anyone who reaches the app port may post events here; check Dapr's app API
+    // token (APP_API_TOKEN, header dapr-api-token) once the overlay configures one.
     const subscribe: EventRoute = {
       method: 'GET',
       url: '/dapr/subscribe',
