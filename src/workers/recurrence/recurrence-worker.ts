@@ -1,0 +1,182 @@
+// The recurrence role: when a recurring task is completed, asks the backend (a
+// `task.create.requested` command on `task-commands`) to create the series' next task.
+//
+// It publishes directly rather than through an outbox: it keeps no state of its own, and the
+// command is a pure function of the completed event, so a redelivered event derives the same
+// command with the same id, and the backend's unique (series, occurrence) insert makes a
+// repeat a no-op. A failed publish throws a retryable error, so the event is not committed and
+// comes back. An outbox would add a table write per command and buy nothing.
+import { createHash } from 'node:crypto'
+
+import { TOPICS, type EventPayload, type TaskSnapshot } from '../../events/catalogue.js'
+import { createEvent, type AnyCloudEvent, type CloudEvent } from '../../events/cloud-event.js'
+import { AppError, isAppError } from '../../shared/errors.js'
+import {
+  nextDueAfterCompletion,
+  type RecurrenceRule,
+} from '../../shared/recurrence/recurrence-rule.js'
+import type { RoleContext, RunningRole } from '../worker-role.js'
+
+export const RECURRENCE_SOURCE = '/taskstream/recurrence'
+
+// A fixed namespace for command ids (RFC 9562 §5.5 style): any process derives the same id
+// for the same series and occurrence
+const COMMAND_ID_NAMESPACE = Buffer.from('6f1c2a4e9b7d4c3e8a5f0d1b2c3e4f5a', 'hex')
+
+/** A UUID-shaped (version 5) id for the command that creates occurrence `occurrence`. */
+export function occurrenceCommandId(seriesId: string, occurrence: number): string {
+  const hash = createHash('sha1')
+    .update(COMMAND_ID_NAMESPACE)
+    .update(`${seriesId}/${occurrence}`)
+    .digest()
+  const bytes = hash.subarray(0, 16)
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
+  const hex = bytes.toString('hex')
+
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/**
+ * The due date of the task after `task`: the first occurrence strictly after the later of its
+ * due date and `completedAt`; null when the series has ended.
+ *
+ * `count` limits the position in the series (skipped occurrences included), which is not the
+ * task's `occurrence` number once a late completion skipped some, so with a count the position
+ * is counted from the anchor (bounded by the count). Without one it does not matter, and
+ * counting from the task itself avoids a scan over every day since the anchor (~50 ms for a
+ * daily cron series three years old).
+ */
+export function nextDueOf(
+  task: Pick<TaskSnapshot, 'recurrence' | 'timeZone' | 'dueAt' | 'seriesAnchor' | 'occurrence'>,
+  completedAt: Date,
+): Date | null {
+  const { recurrence, timeZone, dueAt, seriesAnchor, occurrence } = task
+  if (recurrence === null || dueAt === null) {
+    return null
+  }
+
+  const rule = recurrence as unknown as RecurrenceRule
+  const due = new Date(dueAt)
+  const anchor = seriesAnchor === null ? due : new Date(seriesAnchor)
+  const fromTask = rule.count === undefined && occurrence !== null
+  const next = nextDueAfterCompletion({
+    rule,
+    timeZone,
+    anchor,
+    previousDue: fromTask ? due : anchor,
+    previousOrdinal: fromTask ? occurrence : 1,
+    completedAt: new Date(Math.max(due.getTime(), completedAt.getTime())),
+  })
+
+  return next === null ? null : next.due
+}
+
+type CompletedEvent = CloudEvent<'task.completed'>
+
+function isCompleted(event: AnyCloudEvent): event is CompletedEvent {
+  return event.type === 'task.completed'
+}
+
+/**
+ * The command that creates the task after a completed one, or null when there is none (a
+ * one-off task, or a series that has ended). Reopening and completing again yields the same
+ * occurrence and id; if the later completion moves the due date, the first command to reach
+ * the backend wins.
+ */
+export function nextOccurrenceCommand(
+  event: CompletedEvent,
+): CloudEvent<'task.create.requested'> | null {
+  const { task } = event.data
+  const { seriesId, seriesAnchor, occurrence, dueAt, recurrence } = task
+  if (recurrence === null || seriesId === null || occurrence === null || dueAt === null) {
+    return null
+  }
+
+  const completedAt = new Date(task.completedAt ?? event.time)
+  let next: Date | null
+  try {
+    next = nextDueOf(task, completedAt)
+  } catch (err) {
+    // A stored rule the shared code now rejects: no retry mends it, so dead-letter the event
+    const reason = isAppError(err) ? err.message : 'invalid recurrence'
+    throw new AppError('WRK_RECURRENCE_INVALID_RULE', `task ${task.id} rule: ${reason}`, {
+      cause: err,
+    })
+  }
+  if (next === null) {
+    return null
+  }
+
+  const data: EventPayload<'task.create.requested'> = {
+    seriesId,
+    occurrence: occurrence + 1,
+    userId: task.userId,
+    previousTaskId: task.id,
+    dueAt: next.toISOString(),
+    seriesAnchor: seriesAnchor ?? dueAt,
+    title: task.title,
+    description: task.description,
+    priority: task.priority,
+    tags: task.tags,
+    timeZone: task.timeZone,
+    reminderOffsetMinutes: task.reminderOffsetMinutes,
+    recurrence,
+  }
+
+  return createEvent('task.create.requested', data, {
+    source: RECURRENCE_SOURCE,
+    key: seriesId,
+    id: occurrenceCommandId(seriesId, occurrence + 1),
+    time: completedAt,
+  })
+}
+
+export async function startRecurrenceWorker(context: RoleContext): Promise<RunningRole> {
+  const { bus, logger, group } = context
+  const subscription = await bus.subscribe({
+    group,
+    topic: TOPICS.tasks,
+    handle: async (events) => {
+      const commands = events.filter(isCompleted).flatMap((event) => {
+        const command = nextOccurrenceCommand(event)
+        if (command === null && event.data.task.recurrence !== null) {
+          logger.info({ taskId: event.data.task.id, eventId: event.id }, 'series ended')
+        }
+
+        return command === null ? [] : [command]
+      })
+      if (commands.length === 0) {
+        return
+      }
+
+      try {
+        await bus.publish(commands)
+      } catch (err) {
+        throw new AppError('WRK_RECURRENCE_PUBLISH_FAILED', 'could not publish task commands', {
+          cause: err,
+          retryable: true,
+        })
+      }
+      for (const command of commands) {
+        logger.info(
+          {
+            seriesId: command.data.seriesId,
+            occurrence: command.data.occurrence,
+            dueAt: command.data.dueAt,
+            commandId: command.id,
+          },
+          'next occurrence requested',
+        )
+      }
+    },
+  })
+  logger.info({ group }, 'recurrence role started')
+
+  return {
+    async stop() {
+      await subscription.close()
+      logger.info('recurrence role stopped')
+    },
+  }
+}
