@@ -16,6 +16,8 @@ export interface TaskContext {
 }
 
 const NONE = 'No tasks are referenced in this conversation.'
+// Naming "it" by its id would cost ~45 tokens (a uuid is ~30); the list order already says it.
+const IT = '"it" means the last task listed above.'
 const HEADER =
   'Tasks referenced in this conversation, as they are now (one JSON object per line, ' +
   'the most recently referenced last; "deleted": true means the user deleted it):'
@@ -47,7 +49,7 @@ export function buildTaskContext(
 
   // JSON keeps a title with quotes or line breaks from passing for an instruction of its own.
   const lines = tasks.map((task) => JSON.stringify(task))
-  const content = [HEADER, ...lines, `"it" refers to the task with id ${it.id}.`].join('\n')
+  const content = [HEADER, ...lines, IT].join('\n')
 
   return { tasks, it, content }
 }

@@ -34,7 +34,7 @@ t.test('system message should list tasks by their latest reference and resolve "
   const lines = context.content.split('\n')
   t.same(JSON.parse(lines[1] as string), a)
   t.same(JSON.parse(lines[2] as string), b)
-  t.match(lines[3], /"it" refers to the task with id b/)
+  t.equal(lines[3], '"it" means the last task listed above.')
 
   const again = buildTaskContext(
     [...messages, { taskRefs: [{ taskId: 'a', kind: 'updated' as const }] }],
