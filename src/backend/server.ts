@@ -13,6 +13,10 @@ import {
   DEFAULT_NOTIFICATIONS_GROUP,
   startNotificationConsumer,
 } from './notifications/notification-consumer.js'
+import {
+  DEFAULT_TASK_COMMANDS_GROUP,
+  startTaskCommandConsumer,
+} from './tasks/task-command-consumer.js'
 import type { Clock } from './tasks/task-service.js'
 
 export interface BackendOptions {
@@ -27,6 +31,8 @@ export interface BackendOptions {
   conversations?: Config['conversations']
   /** The consumer group that stores notifications; tests give their own. */
   notificationsGroup?: string
+  /** The consumer group that creates tasks from task commands; tests give their own. */
+  taskCommandsGroup?: string
 }
 
 export interface RunningBackend {
@@ -60,6 +66,13 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     logger: log,
     group: options.notificationsGroup ?? DEFAULT_NOTIFICATIONS_GROUP,
   })
+  const taskCommands = await startTaskCommandConsumer({
+    bus: options.bus,
+    database: options.database,
+    logger: log,
+    group: options.taskCommandsGroup ?? DEFAULT_TASK_COMMANDS_GROUP,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  })
   await app.listen({ port: options.port, host: options.host })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : options.port
@@ -73,6 +86,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     async stop() {
       await app.close()
       await notifications.close()
+      await taskCommands.close()
       await relay.flush(5_000).catch((err: unknown) => log.warn({ err }, 'outbox not drained at stop; it is kept'))
       await relay.stop()
       log.info('backend stopped')

@@ -6,6 +6,7 @@ import type { Test } from 'tap'
 
 import { signDevToken } from '../../src/backend/auth/dev-token.js'
 import { startBackend, type RunningBackend } from '../../src/backend/server.js'
+import type { Clock } from '../../src/backend/tasks/task-service.js'
 import { InProcessEventBus } from '../../src/events/in-process/in-process-event-bus.js'
 import type { EventBus } from '../../src/events/event-bus.js'
 import { TOPICS } from '../../src/events/catalogue.js'
@@ -36,6 +37,8 @@ export interface TestSystemOptions {
   bus?: EventBus
   database?: DatabaseHandle
   roles?: RoleName[]
+  /** The backend's clock (when tasks are created and completed); the system clock if not given. */
+  now?: Clock
 }
 
 export async function startTestSystem(t: Test, options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -56,6 +59,8 @@ export async function startTestSystem(t: Test, options: TestSystemOptions = {}):
     host: '127.0.0.1',
     outboxSweepMs: 1_000,
     notificationsGroup: randomName('g-notifications'),
+    taskCommandsGroup: randomName('g-task-commands'),
+    ...(options.now === undefined ? {} : { now: options.now }),
   })
   t.teardown(() => backend.stop())
 

@@ -14,6 +14,7 @@ import {
   TaskResponse,
   UpdateTaskBody,
 } from './task-schemas.js'
+import { toTaskResponse } from './task-series.js'
 import type { TaskService } from './task-service.js'
 
 /** Reads `If-Match: "3"` (or `3`, or `W/"3"`) into a version; absent means no precondition. */
@@ -51,7 +52,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
         .code(201)
         .header('etag', `"${task.version}"`)
         .header('location', `/api/tasks/${task.id}`)
-        .send(task)
+        .send(toTaskResponse(task))
     },
   )
 
@@ -98,7 +99,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
     async (request, reply) => {
       const task = await tasks.get(request.userId, request.params.id)
 
-      return reply.header('etag', `"${task.version}"`).send(task)
+      return reply.header('etag', `"${task.version}"`).send(toTaskResponse(task))
     },
   )
 
@@ -118,7 +119,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
       const task = await tasks.update(request.userId, request.params.id, request.body, version)
       request.log.info({ taskId: task.id, version: task.version }, 'task updated')
 
-      return reply.header('etag', `"${task.version}"`).send(task)
+      return reply.header('etag', `"${task.version}"`).send(toTaskResponse(task))
     },
   )
 
@@ -136,7 +137,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
       const task = await tasks.complete(request.userId, request.params.id, version)
       request.log.info({ taskId: task.id, version: task.version }, 'task completed')
 
-      return reply.header('etag', `"${task.version}"`).send(task)
+      return reply.header('etag', `"${task.version}"`).send(toTaskResponse(task))
     },
   )
 

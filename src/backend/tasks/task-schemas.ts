@@ -91,7 +91,19 @@ export type ListTasksQuery = Static<typeof ListTasksQuery>
 
 export const TaskParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
 
-export const TaskResponse = TaskSnapshotSchema
+/** A task as the single-task endpoints answer: the event snapshot plus a preview of its series. */
+export const TaskResponse = Type.Object(
+  {
+    ...TaskSnapshotSchema.properties,
+    nextOccurrenceAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description:
+        "The series' next occurrence after this task's due date; null for a one-off task or " +
+        'a series that has ended',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type TaskResponse = Static<typeof TaskResponse>
 
 export const TaskListResponse = Type.Object({
   items: Type.Array(TaskSnapshotSchema),

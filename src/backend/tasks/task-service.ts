@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 
 import type { Kysely } from 'kysely'
 
-import type { TaskSnapshot } from '../../events/catalogue.js'
+import type { EventPayload, TaskSnapshot } from '../../events/catalogue.js'
 import type { AnyCloudEvent } from '../../events/cloud-event.js'
 import type { Database } from '../../shared/db/schema.js'
 import { AppError } from '../../shared/errors.js'
@@ -14,6 +14,7 @@ import { isValidTimeZone, parseDueDate } from '../../shared/time/wall-time.js'
 import { taskEvent, taskUpdatedEvent } from './task-events.js'
 import {
   findTask,
+  insertOccurrence,
   insertTask,
   listTasks,
   markDeleted,
@@ -119,6 +120,51 @@ export class TaskService {
     })
 
     return task
+  }
+
+  /**
+   * Creates the task a `task.create.requested` command asks for, with its `task.created` event,
+   * unless the series already has that occurrence (a repeated command, or a second completion
+   * of the same task): then it changes nothing and returns undefined. A command whose previous
+   * task was deleted meanwhile still creates the task: it was asked for by a completion, and
+   * the user can delete it like any other.
+   */
+  async createOccurrence(
+    command: EventPayload<'task.create.requested'>,
+  ): Promise<TaskSnapshot | undefined> {
+    const now = this.#now()
+    const task: TaskSnapshot = {
+      id: randomUUID(),
+      userId: command.userId,
+      title: command.title,
+      description: command.description,
+      priority: command.priority,
+      tags: command.tags,
+      status: 'open',
+      dueAt: command.dueAt,
+      timeZone: command.timeZone,
+      reminderOffsetMinutes: command.reminderOffsetMinutes,
+      recurrence: command.recurrence,
+      seriesId: command.seriesId,
+      seriesAnchor: command.seriesAnchor,
+      occurrence: command.occurrence,
+      completedAt: null,
+      version: 1,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    }
+    checkConsistency(task)
+
+    return this.#db.transaction().execute(async (trx) => {
+      const inserted = await insertOccurrence(trx, task)
+      if (!inserted) {
+        return undefined
+      }
+
+      await enqueueEvents(trx, [taskEvent('task.created', task, now)])
+
+      return task
+    })
   }
 
   async get(userId: string, id: string): Promise<TaskSnapshot> {
