@@ -76,7 +76,7 @@ class Reader {
       return fallback
     }
 
-    const value = Number(raw)
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
     if (!Number.isInteger(value) || value < min || value > max) {
       this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`)
 
@@ -126,10 +126,15 @@ function readBrokers(read: Reader): string[] {
     return []
   }
 
-  const brokers = raw.split(',').map((b) => b.trim()).filter((b) => b !== '')
+  const brokers = raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '')
   for (const broker of brokers) {
     if (!/^[\w.-]+:\d{1,5}$/.test(broker)) {
-      read.problems.push(`KAFKA_BROKERS must be a comma-separated list of host:port, got "${broker}"`)
+      read.problems.push(
+        `KAFKA_BROKERS must be a comma-separated list of host:port, got "${broker}"`,
+      )
     }
   }
 

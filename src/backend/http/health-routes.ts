@@ -3,28 +3,25 @@ import type { FastifyInstance } from 'fastify'
 
 import type { EventBus } from '../../events/event-bus.js'
 import type { DatabaseHandle } from '../../shared/db/database.js'
-import { problem, PROBLEM_CONTENT_TYPE } from './problem.js'
+import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem-details.js'
+import { checkReadiness } from '../../shared/process/readiness.js'
 
 export function registerHealthRoutes(
   app: FastifyInstance,
   database: DatabaseHandle,
   bus: EventBus,
 ): void {
-  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }))
+  // Probes arrive every few seconds: log them only when something is wrong.
+  app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, () => ({ status: 'ok' }))
 
-  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
-    const checks = await Promise.allSettled([database.ping(), bus.ping()])
-    const [db, broker] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unreachable'))
-    if (db === 'ok' && broker === 'ok') {
-      return { status: 'ok', database: db, broker, transport: bus.transport }
+  app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (request, reply) => {
+    const readiness = await checkReadiness(database, bus)
+    if (readiness.ready) {
+      return readiness.body
     }
 
-    request.log.warn({ database: db, broker }, 'not ready')
-    const body = problem(503, 'API_NOT_READY', `database: ${db}, broker: ${broker}`, {
-      database: db,
-      broker,
-    })
+    request.log.warn({ readiness: readiness.body.detail }, 'not ready')
 
-    return reply.code(503).type(PROBLEM_CONTENT_TYPE).send(body)
+    return reply.code(503).type(PROBLEM_CONTENT_TYPE).send(readiness.body)
   })
 }

@@ -3,51 +3,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import { isAppError } from '../../shared/errors.js'
+import { problem, PROBLEM_CONTENT_TYPE, type Problem } from '../../shared/http/problem-details.js'
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
-
-export interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  code: string
-  instance?: string
-  errors?: { path: string; message: string }[]
-  [extra: string]: unknown
-}
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  412: 'Precondition Failed',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  428: 'Precondition Required',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-}
-
-export function problem(
-  status: number,
-  code: string,
-  detail: string,
-  extra: Record<string, unknown> = {},
-): Problem {
-  return {
-    type: `urn:taskstream:problem:${code.toLowerCase().replaceAll('_', '-')}`,
-    title: TITLES[status] ?? 'Error',
-    status,
-    detail,
-    code,
-    ...extra,
-  }
-}
+export { problem, PROBLEM_CONTENT_TYPE, type Problem }
 
 function sendProblem(reply: FastifyReply, request: FastifyRequest, body: Problem): FastifyReply {
   if (body.status === 401) {

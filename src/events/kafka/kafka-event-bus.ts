@@ -46,6 +46,9 @@ function kafkaLogCreator(log: Logger) {
     }
 }
 
+const CLIENT_RETRY = { initialRetryTime: 200, retries: 5, maxRetryTime: 5_000 }
+const RESTART_DELAY_MS = 5_000
+
 export class KafkaEventBus implements EventBus {
   readonly transport = 'kafka'
   readonly #kafka: Kafka
@@ -53,7 +56,8 @@ export class KafkaEventBus implements EventBus {
   readonly #prefix: string
   readonly #partitions: number
   readonly #replication: number
-  readonly #consumers = new Set<Consumer>()
+  /** Each consumer, and whether it is in its group now (false after a crash, until it rejoins). */
+  readonly #consumers = new Map<Consumer, { healthy: boolean }>()
   #producer: Producer | undefined
   #producerReady: Promise<Producer> | undefined
 
@@ -67,7 +71,7 @@ export class KafkaEventBus implements EventBus {
       brokers: [...options.brokers],
       logLevel: KafkaLogLevel.WARN,
       logCreator: kafkaLogCreator(this.#log),
-      retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 5_000 },
+      retry: CLIENT_RETRY,
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
     })
@@ -174,6 +178,24 @@ export class KafkaEventBus implements EventBus {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 100,
+      retry: {
+        ...CLIENT_RETRY,
+        // kafkajs restarts a crashed consumer at once, over and over (a deleted topic, say):
+        // wait between restarts so the log and the broker are not flooded.
+        restartOnFailure: async () => {
+          await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS))
+
+          return true
+        },
+      },
+    })
+    const state = { healthy: true }
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      state.healthy = false
+      log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
+    })
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      state.healthy = true
     })
     let closing = false
 
@@ -243,7 +265,7 @@ export class KafkaEventBus implements EventBus {
       partitionsConsumedConcurrently: 3,
       eachBatch,
     })
-    this.#consumers.add(consumer)
+    this.#consumers.set(consumer, state)
     log.info('subscribed')
 
     return {
@@ -257,6 +279,17 @@ export class KafkaEventBus implements EventBus {
   }
 
   async ping(): Promise<void> {
+    const crashed = [...this.#consumers.values()].filter((s) => !s.healthy).length
+    if (crashed > 0) {
+      throw new AppError(
+        'EVT_CONSUMER_DOWN',
+        `${crashed} consumer(s) crashed and have not rejoined`,
+        {
+          retryable: true,
+        },
+      )
+    }
+
     const admin = this.#kafka.admin()
     try {
       await admin.connect()
@@ -279,7 +312,7 @@ export class KafkaEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#consumers].map((consumer) => consumer.disconnect()))
+    await Promise.all([...this.#consumers.keys()].map((consumer) => consumer.disconnect()))
     this.#consumers.clear()
     await this.#resetProducer()
   }

@@ -157,7 +157,7 @@ async function migrate(
   // Name the schema: kysely otherwise finds another schema's migration tables and skips its own.
   const migrator = new Migrator({
     db,
-    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+    migrationTableSchema: schema ?? 'public',
     provider: { getMigrations: () => Promise.resolve(migrations) },
   })
   const { error, results } = await migrator.migrateToLatest()
@@ -165,6 +165,29 @@ async function migrate(
     log.info({ migration: result.migrationName, status: result.status }, 'migration')
   }
   if (error !== undefined) {
-    throw new AppError('DB_MIGRATION_FAILED', 'database migration failed', { cause: error })
+    const unreachable = isConnectionFailure(error)
+    const message = unreachable ? 'database is unreachable' : 'database migration failed'
+    throw new AppError(unreachable ? 'DB_UNREACHABLE' : 'DB_MIGRATION_FAILED', message, {
+      cause: error,
+      retryable: unreachable,
+    })
   }
+}
+
+// Socket errors, and PostgreSQL's connection-exception class (08) and start-up states (57P0x).
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+])
+
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string') {
+    return error instanceof AggregateError && error.errors.some(isConnectionFailure)
+  }
+
+  return CONNECTION_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code)
 }

@@ -5,6 +5,7 @@ import { readDaprSecrets } from '../../events/dapr/dapr-secrets.js'
 import type { EventBus } from '../../events/event-bus.js'
 import { TOPICS } from '../../events/catalogue.js'
 import { ConfigError, loadConfig, type Config } from '../config.js'
+import { isAppError, isRetryable } from '../errors.js'
 import { openDatabase, type DatabaseHandle } from '../db/database.js'
 import { createLogger, type Logger } from '../logger.js'
 
@@ -28,7 +29,10 @@ export function loadConfigOrExit(): Readonly<Config> {
   }
 }
 
-/** Retries a start-up step while a dependency comes up (a broker starting beside us). */
+/**
+ * Retries a start-up step while a dependency comes up (a broker starting beside us). Gives up
+ * at once on a failure no retry can mend, and after a minute on the others.
+ */
 export async function withStartupRetry<T>(
   log: Logger,
   what: string,
@@ -40,7 +44,7 @@ export async function withStartupRetry<T>(
     try {
       return await step()
     } catch (err) {
-      if (Date.now() + delayMs > deadline) {
+      if (!isRetryable(err) || Date.now() + delayMs > deadline) {
         throw err
       }
       log.warn({ err, delayMs }, `${what} failed, retrying`)
@@ -87,8 +91,30 @@ export async function withDaprSecrets(
   return Object.freeze({ ...config, databaseUrl, jwt: { ...config.jwt, secret: jwtSecret } })
 }
 
+/**
+ * Opens the runtime, or exits 1 with one clear log line (and the cause under `err`) when a
+ * dependency stays unreachable: a stack trace is no message for the person running this.
+ */
 export async function openRuntime(initial: Readonly<Config>, clientId: string): Promise<Runtime> {
   const logger = createLogger(initial.logLevel)
+  try {
+    return await openRuntimeSteps(initial, clientId, logger)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`taskstream: ${err.message}\n`)
+      process.exit(2)
+    }
+    const reason = isAppError(err) ? err.message : 'start-up failed'
+    logger.fatal({ err }, `could not start: ${reason}`)
+    process.exit(1)
+  }
+}
+
+async function openRuntimeSteps(
+  initial: Readonly<Config>,
+  clientId: string,
+  logger: Logger,
+): Promise<Runtime> {
   const config = await withDaprSecrets(initial, logger)
   const database = await openDatabase({
     url: config.databaseUrl,
