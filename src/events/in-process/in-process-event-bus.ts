@@ -8,18 +8,46 @@ import { deliverBatch, resolveRetryPolicy, type RawMessage } from '../delivery.j
 import type { EventBus, SubscribeOptions, Subscription } from '../event-bus.js'
 import { validateEvent } from '../event-validator.js'
 
-// TODO(events): the in-process log is never trimmed, so a long-lived embedded process keeps
-// every event in memory; trim below the slowest group's offset once that matters.
 interface LogRecord {
   body: string
   /** Set on dead letters: why the event was set aside. */
   reason?: string
 }
 
+/** Records every subscribed group has handled are dropped once this many pile up. */
+const TRIM_AFTER = 1_000
+
+/**
+ * One topic's log. Offsets are absolute; records below every reader's offset are dropped in
+ * chunks, so a long-lived embedded process does not keep every event it ever saw. A group that
+ * subscribes later starts at the oldest record kept, as with a broker's retention.
+ */
+class TopicLog {
+  base = 0
+  readonly records: LogRecord[] = []
+  readonly readers = new Set<{ offset: number }>()
+
+  get end(): number {
+    return this.base + this.records.length
+  }
+
+  slice(from: number, count: number): LogRecord[] {
+    return this.records.slice(from - this.base, from - this.base + count)
+  }
+
+  trim(): void {
+    const slowest = Math.min(...[...this.readers].map((r) => r.offset))
+    if (this.readers.size > 0 && slowest - this.base >= TRIM_AFTER) {
+      this.records.splice(0, slowest - this.base)
+      this.base = slowest
+    }
+  }
+}
+
 export class InProcessEventBus implements EventBus {
   readonly transport = 'in-process'
   readonly #log: Logger
-  readonly #topics = new Map<string, LogRecord[]>()
+  readonly #topics = new Map<string, TopicLog>()
   readonly #wakers = new Map<string, Set<() => void>>()
   readonly #subscriptions = new Set<Subscription>()
 
@@ -29,8 +57,8 @@ export class InProcessEventBus implements EventBus {
 
   ensureTopics(topics: readonly TopicName[]): Promise<void> {
     for (const topic of topics) {
-      this.#records(topic)
-      this.#records(deadLetterTopicOf(topic))
+      this.#topicLog(topic)
+      this.#topicLog(deadLetterTopicOf(topic))
     }
 
     return Promise.resolve()
@@ -47,9 +75,9 @@ export class InProcessEventBus implements EventBus {
     return Promise.resolve()
   }
 
-  /** The events on a topic, for tests and diagnostics (dead letters carry their reason). */
+  /** The events on a topic still kept, for tests and diagnostics (dead letters carry a reason). */
   read(topic: string): readonly LogRecord[] {
-    return this.#records(topic)
+    return this.#topicLog(topic).records
   }
 
   /** Appends a raw message, valid or not, as a misbehaving producer would. */
@@ -58,11 +86,12 @@ export class InProcessEventBus implements EventBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const records = this.#records(options.topic)
+    const topicLog = this.#topicLog(options.topic)
+    const reader = { offset: topicLog.base }
+    topicLog.readers.add(reader)
     const log = this.#log.child({ group: options.group, topic: options.topic })
     const retry = resolveRetryPolicy(options.retry)
     const maxBatch = options.maxBatchSize ?? 100
-    let offset = 0
     let closing = false
     let wake: (() => void) | undefined
 
@@ -74,15 +103,16 @@ export class InProcessEventBus implements EventBus {
 
     const loop = async () => {
       while (!closing) {
-        if (offset >= records.length) {
+        if (reader.offset >= topicLog.end) {
           await waitForRecords()
           continue
         }
 
-        const chunk = records.slice(offset, offset + maxBatch)
+        const start = reader.offset
+        const chunk = topicLog.slice(start, maxBatch)
         const raw: RawMessage[] = chunk.map((r, i) => ({
           body: r.body,
-          position: String(offset + i),
+          position: String(start + i),
         }))
         const done = await deliverBatch(raw, {
           handle: options.handle,
@@ -99,7 +129,8 @@ export class InProcessEventBus implements EventBus {
           },
         })
         if (done) {
-          offset += chunk.length
+          reader.offset += chunk.length
+          topicLog.trim()
         }
       }
     }
@@ -110,6 +141,7 @@ export class InProcessEventBus implements EventBus {
         closing = true
         wake?.()
         await running
+        topicLog.readers.delete(reader)
         this.#subscriptions.delete(subscription)
       },
     }
@@ -127,14 +159,14 @@ export class InProcessEventBus implements EventBus {
     await Promise.all([...this.#subscriptions].map((s) => s.close()))
   }
 
-  #records(topic: string): LogRecord[] {
-    let records = this.#topics.get(topic)
-    if (records === undefined) {
-      records = []
-      this.#topics.set(topic, records)
+  #topicLog(topic: string): TopicLog {
+    let topicLog = this.#topics.get(topic)
+    if (topicLog === undefined) {
+      topicLog = new TopicLog()
+      this.#topics.set(topic, topicLog)
     }
 
-    return records
+    return topicLog
   }
 
   #wakersOf(topic: string): Set<() => void> {
@@ -148,7 +180,7 @@ export class InProcessEventBus implements EventBus {
   }
 
   #append(topic: string, record: LogRecord): void {
-    this.#records(topic).push(record)
+    this.#topicLog(topic).records.push(record)
     const wakers = this.#wakersOf(topic)
     const pending = [...wakers]
     wakers.clear()

@@ -91,3 +91,36 @@ t.test(
     )
   },
 )
+
+t.test(
+  'in-process event bus should drop what every group has handled, and nothing else',
+  async (t) => {
+    const bus = new InProcessEventBus({ logger: testLogger })
+    t.teardown(() => bus.close())
+    let fast = 0
+    let slow = 0
+    let slowBlocked = true
+    await bus.subscribe({
+      group: 'fast',
+      topic: 'notifications',
+      handle: async (es) => void (fast += es.length),
+    })
+    await bus.subscribe({
+      group: 'slow',
+      topic: 'notifications',
+      handle: async (es) => {
+        while (slowBlocked) {
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
+        slow += es.length
+      },
+    })
+    await bus.publish(Array.from({ length: 2_500 }, (_, i) => fired(i)))
+
+    await eventually(async () => (fast === 2_500 ? true : undefined), 5_000)
+    t.equal(bus.read('notifications').length, 2_500, 'a group still behind keeps every record')
+    slowBlocked = false
+    await eventually(async () => (slow === 2_500 ? true : undefined), 5_000)
+    t.ok(bus.read('notifications').length < 1_000, 'once every group has read them, records go')
+  },
+)
