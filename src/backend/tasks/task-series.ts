@@ -1,10 +1,7 @@
 // The series side of a task as the API shows it: when its next occurrence is due.
 import type { TaskSnapshot } from '../../events/catalogue.js'
 import { isAppError } from '../../shared/errors.js'
-import {
-  nextDueAfterCompletion,
-  type RecurrenceRule,
-} from '../../shared/recurrence/recurrence-rule.js'
+import { nextDueOf } from '../../shared/recurrence/task-recurrence.js'
 import type { TaskResponse } from './task-schemas.js'
 
 /**
@@ -12,28 +9,10 @@ import type { TaskResponse } from './task-schemas.js'
  * series that has ended by then. This is what completing the task on time would create.
  */
 export function nextOccurrenceAt(task: TaskSnapshot): string | null {
-  const { recurrence, timeZone, dueAt, seriesAnchor, occurrence } = task
-  if (recurrence === null || dueAt === null) {
-    return null
-  }
-
-  const rule = recurrence as unknown as RecurrenceRule
-  const due = new Date(dueAt)
-  const anchor = seriesAnchor === null ? due : new Date(seriesAnchor)
-  // Only `count` needs the position in the series, counted from the anchor; without one, start
-  // at the task itself rather than scan every day since the anchor (see recurrence-worker.ts)
-  const fromTask = rule.count === undefined && occurrence !== null
   try {
-    const next = nextDueAfterCompletion({
-      rule,
-      timeZone,
-      anchor,
-      previousDue: fromTask ? due : anchor,
-      previousOrdinal: fromTask ? occurrence : 1,
-      completedAt: due,
-    })
+    const next = task.dueAt === null ? null : nextDueOf(task, new Date(task.dueAt))
 
-    return next === null ? null : next.due.toISOString()
+    return next === null ? null : next.toISOString()
   } catch (err) {
     // A stored rule that no longer validates must not break reading the task
     if (isAppError(err)) {

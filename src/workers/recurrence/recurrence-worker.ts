@@ -8,13 +8,10 @@
 // comes back. An outbox would add a table write per command and buy nothing.
 import { createHash } from 'node:crypto'
 
-import { TOPICS, type EventPayload, type TaskSnapshot } from '../../events/catalogue.js'
+import { TOPICS, type EventPayload } from '../../events/catalogue.js'
 import { createEvent, type AnyCloudEvent, type CloudEvent } from '../../events/cloud-event.js'
 import { AppError, isAppError } from '../../shared/errors.js'
-import {
-  nextDueAfterCompletion,
-  type RecurrenceRule,
-} from '../../shared/recurrence/recurrence-rule.js'
+import { nextDueOf } from '../../shared/recurrence/task-recurrence.js'
 import type { RoleContext, RunningRole } from '../worker-role.js'
 
 export const RECURRENCE_SOURCE = '/taskstream/recurrence'
@@ -35,41 +32,6 @@ export function occurrenceCommandId(seriesId: string, occurrence: number): strin
   const hex = bytes.toString('hex')
 
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
-
-/**
- * The due date of the task after `task`: the first occurrence strictly after the later of its
- * due date and `completedAt`; null when the series has ended.
- *
- * `count` limits the position in the series (skipped occurrences included), which is not the
- * task's `occurrence` number once a late completion skipped some, so with a count the position
- * is counted from the anchor (bounded by the count). Without one it does not matter, and
- * counting from the task itself avoids a scan over every day since the anchor (~50 ms for a
- * daily cron series three years old).
- */
-export function nextDueOf(
-  task: Pick<TaskSnapshot, 'recurrence' | 'timeZone' | 'dueAt' | 'seriesAnchor' | 'occurrence'>,
-  completedAt: Date,
-): Date | null {
-  const { recurrence, timeZone, dueAt, seriesAnchor, occurrence } = task
-  if (recurrence === null || dueAt === null) {
-    return null
-  }
-
-  const rule = recurrence as unknown as RecurrenceRule
-  const due = new Date(dueAt)
-  const anchor = seriesAnchor === null ? due : new Date(seriesAnchor)
-  const fromTask = rule.count === undefined && occurrence !== null
-  const next = nextDueAfterCompletion({
-    rule,
-    timeZone,
-    anchor,
-    previousDue: fromTask ? due : anchor,
-    previousOrdinal: fromTask ? occurrence : 1,
-    completedAt: new Date(Math.max(due.getTime(), completedAt.getTime())),
-  })
-
-  return next === null ? null : next.due
 }
 
 type CompletedEvent = CloudEvent<'task.completed'>

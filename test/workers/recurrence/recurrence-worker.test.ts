@@ -13,8 +13,8 @@ import {
 import { InProcessEventBus } from '../../../src/events/in-process/in-process-event-bus.js'
 import { loadConfig } from '../../../src/shared/config.js'
 import type { DatabaseHandle } from '../../../src/shared/db/database.js'
+import { nextDueOf } from '../../../src/shared/recurrence/task-recurrence.js'
 import {
-  nextDueOf,
   nextOccurrenceCommand,
   occurrenceCommandId,
   startRecurrenceWorker,
