@@ -248,8 +248,14 @@ t.test('task API should reject a recurrence that is invalid or never fires', asy
     {
       name: 'an unknown preset',
       body: body({ kind: 'preset', preset: 'fortnightly' }),
-      code: 'API_VALIDATION',
-      detail: /preset/,
+      code: 'API_UNKNOWN_PRESET',
+      detail: /fortnightly/,
+    },
+    {
+      name: 'both an end date and a count',
+      body: body({ kind: 'preset', preset: 'daily', until: '2027-01-01T00:00:00Z', count: 3 }),
+      code: 'API_CONFLICTING_RULE_END',
+      detail: /until|count/,
     },
     {
       name: 'a bad cron expression',
