@@ -3,16 +3,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
-import { delimiter, join } from 'node:path'
+import { delimiter, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { kafkaDown, kafkaUp, resolveKafkaLocalOptions } from './kafka-local.js'
 
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
 const POSTGRES_START_TIMEOUT_MS = 30_000
 const SIGNAL_EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 }
 
-interface TestKafka {
+export interface TestKafka {
   brokers: string
   /** Stops what this run started; a no-op for a broker someone else runs. */
   stop: () => Promise<void>
@@ -52,7 +53,7 @@ async function main(tapArgs: string[]): Promise<number> {
   }
 }
 
-async function ensurePostgres(url: string): Promise<void> {
+export async function ensurePostgres(url: string): Promise<void> {
   const where = describeDatabase(url)
   if (await postgresAnswers(url)) {
     return
@@ -121,7 +122,7 @@ function describeDatabase(url: string): string {
   return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`
 }
 
-async function provideKafka(signal: AbortSignal): Promise<TestKafka> {
+export async function provideKafka(signal: AbortSignal): Promise<TestKafka> {
   const given = process.env.KAFKA_BROKERS
   if (given !== undefined && given !== '') {
     log(`using KAFKA_BROKERS=${given}`)
@@ -176,12 +177,15 @@ function exitCodeOf(child: ChildProcess): Promise<number> {
   })
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error)
-    process.exitCode = interrupted === undefined ? 1 : (SIGNAL_EXIT_CODES[interrupted] ?? 1)
-  },
-)
+// Run only as a script: scripts/bench.ts imports the service helpers above.
+if (import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error)
+      process.exitCode = interrupted === undefined ? 1 : (SIGNAL_EXIT_CODES[interrupted] ?? 1)
+    },
+  )
+}

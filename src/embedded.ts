@@ -15,7 +15,9 @@ const runtime = await openRuntime(config, 'taskstream-embedded')
 
 // Without a configured secret, sign with one made for this run: tokens last until restart.
 const ephemeralSecret = config.jwt.jwksUrl === undefined && config.jwt.secret === undefined
-const auth = ephemeralSecret ? { ...config.jwt, secret: randomBytes(32).toString('hex') } : config.jwt
+const auth = ephemeralSecret
+  ? { ...config.jwt, secret: randomBytes(32).toString('hex') }
+  : config.jwt
 
 const roles: RunningRole[] = []
 for (const name of ROLE_NAMES) {

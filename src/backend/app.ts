@@ -42,8 +42,10 @@ export interface AppDependencies {
 export const BODY_LIMIT_BYTES = 64 * 1024
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  // Typed as Fastify's logger so the instance's type stays the default one plugins expect.
+  const loggerInstance: FastifyBaseLogger = deps.logger
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -52,7 +54,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(swagger, {
     openapi: {
       info: { title: 'taskstream', version: '0.1.0', description: 'Tasks, events and reminders' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
       security: [{ bearer: [] }],
     },
   })

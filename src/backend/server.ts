@@ -87,7 +87,9 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       await app.close()
       await notifications.close()
       await taskCommands.close()
-      await relay.flush(5_000).catch((err: unknown) => log.warn({ err }, 'outbox not drained at stop; it is kept'))
+      await relay
+        .flush(5_000)
+        .catch((err: unknown) => log.warn({ err }, 'outbox not drained at stop; it is kept'))
       await relay.stop()
       log.info('backend stopped')
     },

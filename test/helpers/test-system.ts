@@ -41,7 +41,10 @@ export interface TestSystemOptions {
   now?: Clock
 }
 
-export async function startTestSystem(t: Test, options: TestSystemOptions = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  t: Test,
+  options: TestSystemOptions = {},
+): Promise<TestSystem> {
   const database = options.database ?? (await createTestDatabase(t))
   const bus = options.bus ?? new InProcessEventBus({ logger: testLogger })
   if (options.bus === undefined) {
@@ -71,7 +74,13 @@ export async function startTestSystem(t: Test, options: TestSystemOptions = {}):
     if (start === undefined) {
       throw new Error(`role ${role} is not registered`)
     }
-    const running = await start({ config, database, bus, logger: testLogger, group: `${group}-${role}` })
+    const running = await start({
+      config,
+      database,
+      bus,
+      logger: testLogger,
+      group: `${group}-${role}`,
+    })
     t.teardown(() => running.stop())
 
     return running
@@ -89,7 +98,8 @@ export async function startTestSystem(t: Test, options: TestSystemOptions = {}):
   }
 
   const request: TestSystem['request'] = async (userId, method, path, body, headers = {}) => {
-    const auth: Record<string, string> = userId === null ? {} : { authorization: `Bearer ${await tokenFor(userId)}` }
+    const auth: Record<string, string> =
+      userId === null ? {} : { authorization: `Bearer ${await tokenFor(userId)}` }
     const init: RequestInit = { method, headers: { ...auth, ...headers } }
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body)
@@ -111,7 +121,11 @@ export async function startTestSystem(t: Test, options: TestSystemOptions = {}):
 }
 
 /** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

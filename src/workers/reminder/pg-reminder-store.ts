@@ -51,11 +51,21 @@ export class PgReminderStore implements ReminderStore {
     }
   }
 
-  async claimDue(now: Date, limit: number): Promise<FiredReminder[]> {
+  async claimDue(
+    dueBy: Date,
+    limit: number,
+    fireTime?: () => Promise<Date | undefined>,
+  ): Promise<FiredReminder[]> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
-        const rows = await lockDueReminders(trx, now, limit)
+        const rows = await lockDueReminders(trx, dueBy, limit)
         if (rows.length === 0) {
+          return []
+        }
+
+        // Never early: a fire time before `dueBy` gives the reminders back.
+        const now = fireTime === undefined ? dueBy : await fireTime()
+        if (now === undefined || now < dueBy) {
           return []
         }
 

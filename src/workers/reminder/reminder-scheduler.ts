@@ -1,8 +1,10 @@
 // Fires reminders on time. One timer is armed for the next reminder and re-armed whenever the
-// schedule changes; a periodic sweep is the safety net. The timer wakes a little early and
-// waits out the rest without sleeping, because setTimeout only keeps whole milliseconds and
-// fires late under load, never early.
+// schedule changes; a periodic sweep is the safety net. The timer wakes a little early, takes
+// the reminders due at that time (holding them, so no other replica can), waits out the rest
+// precisely and fires them the moment they are due: the database round trips happen before
+// the reminder time, not after it.
 import { performance } from 'node:perf_hooks'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 
 import type { Logger } from '../../shared/logger.js'
 import type { Clock } from './reminder-schedule.js'
@@ -15,14 +17,16 @@ export interface ReminderSchedulerOptions {
   clock?: Clock
   /** Safety-net sweep interval, in milliseconds. */
   sweepMs: number
-  /** Reminders claimed per transaction. Default 500. */
+  /** Reminders claimed per transaction. Default 1,000. */
   batchSize?: number
+  /** Claims that run at once when many reminders are due together. Default 3. */
+  claimConcurrency?: number
   /**
    * Longest single wait; longer ones re-arm. setTimeout overflows (and fires at once) past
    * 2^31-1 ms, about 24.8 days. Default one hour.
    */
   maxTimerMs?: number
-  /** How long before a reminder's time the timer wakes, to catch the time exactly. Default 2. */
+  /** How long before a reminder's time the timer wakes to take it. Default 25 ms. */
   leadMs?: number
   /** Called after every committed claim (the role wakes its outbox relay). */
   onFired?: (fired: readonly FiredReminder[]) => void
@@ -32,6 +36,9 @@ const BACKOFF_MAX_MS = 10_000
 // A reminder still due after a claim is held by another replica or waits for a task event that
 // will re-arm us; look again a little later rather than spin.
 const HELD_RETRY_MS = 250
+// setTimeout keeps whole milliseconds and fires late under load: sleep until this close to
+// the time, then check between I/O turns.
+const SPIN_MS = 2
 
 export class ReminderScheduler {
   readonly #store: ReminderStore
@@ -39,6 +46,7 @@ export class ReminderScheduler {
   readonly #clock: Clock
   readonly #sweepMs: number
   readonly #batchSize: number
+  readonly #claimConcurrency: number
   readonly #maxTimerMs: number
   readonly #leadMs: number
   readonly #onFired: ((fired: readonly FiredReminder[]) => void) | undefined
@@ -46,8 +54,8 @@ export class ReminderScheduler {
   #sweepTimer: NodeJS.Timeout | undefined
   /** The time the timer is armed for; undefined when nothing is scheduled. */
   #armedAt: number | undefined
-  /** Bumped on every arm, so a superseded wait-out stops. */
-  #generation = 0
+  /** The reminder time the timer woke for, taken by the next run. */
+  #target: number | undefined
   #pending = false
   #running: Promise<void> | undefined
   #stopped = false
@@ -58,9 +66,10 @@ export class ReminderScheduler {
     this.#log = options.logger.child({ component: 'reminder-scheduler' })
     this.#clock = options.clock ?? (() => new Date())
     this.#sweepMs = options.sweepMs
-    this.#batchSize = options.batchSize ?? 500
+    this.#batchSize = options.batchSize ?? 1_000
+    this.#claimConcurrency = options.claimConcurrency ?? 3
     this.#maxTimerMs = options.maxTimerMs ?? 3_600_000
-    this.#leadMs = options.leadMs ?? 2
+    this.#leadMs = options.leadMs ?? 25
     this.#onFired = options.onFired
   }
 
@@ -112,7 +121,6 @@ export class ReminderScheduler {
 
   async stop(): Promise<void> {
     this.#stopped = true
-    this.#generation++
     clearInterval(this.#sweepTimer)
     clearTimeout(this.#timer)
     await this.#running
@@ -125,11 +133,16 @@ export class ReminderScheduler {
   async #run(): Promise<void> {
     while (this.#pending && !this.#stopped) {
       this.#pending = false
+      const target = this.#target
+      this.#target = undefined
       try {
-        await this.#claimDue()
+        // Woken by the timer: only that reminder time. A reminder due since is the next one
+        // and arms the timer at once; the sweep and the wakes claim everything due.
+        const claimedUpTo =
+          target === undefined ? await this.#claimDue() : await this.#claimAt(target)
         const next = await this.#store.nextDueAt()
         this.#failures = 0
-        this.#armFor(next)
+        this.#armFor(next, claimedUpTo)
       } catch (err) {
         this.#failures++
         const delayMs = Math.min(250 * 2 ** (this.#failures - 1), BACKOFF_MAX_MS)
@@ -141,66 +154,106 @@ export class ReminderScheduler {
     }
   }
 
-  async #claimDue(): Promise<void> {
+  /** Takes the reminders due at `at` a little early and fires them the moment they are due. */
+  async #claimAt(at: number): Promise<number> {
+    const fired = await this.#store.claimDue(new Date(at), this.#batchSize, () =>
+      this.#waitUntil(at),
+    )
+    this.#report(fired)
+
+    return fired.length === this.#batchSize ? Math.max(at, await this.#claimDue()) : at
+  }
+
+  /**
+   * Claims everything due now; when a batch comes back full, several claims share the rest.
+   * Resolves with the time the last claim looked up to.
+   */
+  async #claimDue(): Promise<number> {
+    let upTo = 0
+    const claimOnce = async () => {
+      const now = this.#clock()
+      upTo = Math.max(upTo, now.getTime())
+      const fired = await this.#store.claimDue(now, this.#batchSize)
+      this.#report(fired)
+
+      return fired.length === this.#batchSize && !this.#stopped
+    }
+    const claimAll = async () => {
+      while (await claimOnce()) {
+        // Keep claiming while full batches come back.
+      }
+    }
+
+    if (await claimOnce()) {
+      await Promise.all(Array.from({ length: this.#claimConcurrency }, claimAll))
+    }
+
+    return upTo
+  }
+
+  #report(fired: readonly FiredReminder[]): void {
+    if (fired.length === 0) {
+      return
+    }
+
+    this.#onFired?.(fired)
+    const maxLateMs = fired.reduce((max, f) => Math.max(max, f.lateMs), 0)
+    this.#log.info({ count: fired.length, maxLateMs }, 'reminders fired')
+  }
+
+  /**
+   * Resolves with the clock's time once it reaches `at`, or undefined if it has not after the
+   * real time that should take (a clock that does not move, such as a test's).
+   */
+  async #waitUntil(at: number): Promise<Date | undefined> {
+    const started = performance.now()
+    const budgetMs = Math.max(at - this.#now(), 0) + 50
     for (;;) {
-      const fired = await this.#store.claimDue(this.#clock(), this.#batchSize)
-      if (fired.length > 0) {
-        this.#onFired?.(fired)
-        const maxLateMs = Math.max(...fired.map((f) => f.lateMs))
-        this.#log.info({ count: fired.length, maxLateMs }, 'reminders fired')
+      const now = this.#clock()
+      const remainingMs = at - now.getTime()
+      if (remainingMs <= 0) {
+        return now
       }
-      if (fired.length < this.#batchSize || this.#stopped) {
-        return
+      if (this.#stopped || performance.now() - started > budgetMs) {
+        return undefined
       }
+
+      await (remainingMs > SPIN_MS ? sleep(remainingMs - SPIN_MS) : nextTurn())
     }
   }
 
-  #armFor(next: Date | undefined): void {
+  #armFor(next: Date | undefined, claimedUpTo: number): void {
     if (next === undefined) {
       clearTimeout(this.#timer)
-      this.#generation++
       this.#armedAt = undefined
 
       return
     }
 
-    const now = this.#now()
-    this.#arm(next.getTime() <= now ? now + Math.min(HELD_RETRY_MS, this.#sweepMs) : next.getTime())
+    // Due by the time the claim looked, yet not claimed: held elsewhere or waiting for its
+    // task's event. Due since then: fire it now.
+    const held = next.getTime() <= claimedUpTo
+    this.#arm(held ? this.#now() + Math.min(HELD_RETRY_MS, this.#sweepMs) : next.getTime())
   }
 
   #arm(at: number): void {
     clearTimeout(this.#timer)
-    const generation = ++this.#generation
     this.#armedAt = at
     const delayMs = Math.min(Math.max(at - this.#now() - this.#leadMs, 0), this.#maxTimerMs)
-    this.#timer = setTimeout(() => this.#onTimer(at, generation), delayMs)
+    this.#timer = setTimeout(() => this.#onTimer(at), delayMs)
   }
 
-  #onTimer(at: number, generation: number): void {
+  #onTimer(at: number): void {
     this.#timer = undefined
     if (at - this.#now() > this.#leadMs) {
-      // A capped wait ended, or the clock moved: wait again for the rest.
+      // A capped wait ended: wait again for the rest.
       this.#arm(at)
 
       return
     }
 
-    this.#waitOut(at, generation, performance.now())
-  }
-
-  // Checks between I/O callbacks (setImmediate) until the time comes, for at most a few
-  // milliseconds of real time: a clock that does not move (a test's) must not hold us here.
-  #waitOut(at: number, generation: number, startedAt: number): void {
-    if (generation !== this.#generation || this.#stopped) {
-      return
-    }
-    if (this.#now() >= at || performance.now() - startedAt > this.#leadMs + 5) {
-      this.#armedAt = undefined
-      this.wake()
-
-      return
-    }
-
-    setImmediate(() => this.#waitOut(at, generation, startedAt))
+    this.#armedAt = undefined
+    this.#target = at
+    this.wake()
   }
 }

@@ -44,12 +44,20 @@ export interface ReminderStore {
    */
   update(taskIds: readonly string[], decide: DecideReminders): Promise<ReminderRecord[]>
   /**
-   * Claims up to `limit` scheduled reminders due at `now` (oldest first), marks them fired at
-   * `now` and enqueues their `reminder.fired` events, atomically: concurrent claimers (other
+   * Claims up to `limit` scheduled reminders due by `dueBy` (oldest first), marks them fired
+   * and enqueues their `reminder.fired` events, atomically: concurrent claimers (other
    * replicas) never claim the same reminder. A reminder whose task has changed in a way this
    * store has not applied yet waits for that change.
+   *
+   * They fire at `dueBy`, or, when `fireTime` is given, at the time it resolves to: it is
+   * called once the reminders are held, so a claimer can take them a little before they are
+   * due and fire them the moment they are. `undefined` gives them back unchanged.
    */
-  claimDue(now: Date, limit: number): Promise<FiredReminder[]>
+  claimDue(
+    dueBy: Date,
+    limit: number,
+    fireTime?: () => Promise<Date | undefined>,
+  ): Promise<FiredReminder[]>
   /** The earliest `remindAt` of a scheduled reminder, or undefined when none is scheduled. */
   nextDueAt(): Promise<Date | undefined>
   get(taskId: string): Promise<ReminderRecord | undefined>

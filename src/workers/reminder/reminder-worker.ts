@@ -82,7 +82,14 @@ export async function startReminderWorker(
   const { bus, config, database, logger, group } = context
   const clock = options.clock ?? (() => new Date())
   const store = options.store ?? new PgReminderStore(database.db)
-  const relay = new OutboxRelay({ database, bus, logger, sweepMs: config.outboxSweepMs })
+  // Large batches: a burst of due reminders leaves in a few publishes.
+  const relay = new OutboxRelay({
+    database,
+    bus,
+    logger,
+    sweepMs: config.outboxSweepMs,
+    batchSize: 2_000,
+  })
   const scheduler = new ReminderScheduler({
     store,
     logger,
