@@ -1,4 +1,4 @@
-// docs/conversations.md as a reader meets it: its curl session run as written against
+// The README's conversation session as a reader meets it: its curl session run as written against
 // `npm start` (embedded PostgreSQL, in-process bus), so the examples cannot rot.
 import t from 'tap'
 
@@ -6,7 +6,9 @@ import { docBlock, startEmbedded } from '../helpers/doc-session.js'
 
 t.test('conversations doc should answer its curl session against npm start', async (t) => {
   const embedded = await startEmbedded(t)
-  const output = await embedded.session(await docBlock('docs/conversations.md', '## Try it'))
+  const output = await embedded.session(
+    await docBlock('README.md', "## The assistant's conversation memory"),
+  )
 
   t.match(output, /"newSession": true/, 'the first message starts a session')
   t.match(output, /"tokenCount": 15/, 'the server counts the tokens')
