@@ -54,7 +54,7 @@ export class PgReminderStore implements ReminderStore {
   async claimDue(
     dueBy: Date,
     limit: number,
-    fireTime?: () => Promise<Date | undefined>,
+    fireTime?: (nextDueAt: Date | undefined) => Promise<Date | undefined>,
   ): Promise<FiredReminder[]> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
@@ -64,7 +64,7 @@ export class PgReminderStore implements ReminderStore {
         }
 
         // Never early: a fire time before `dueBy` gives the reminders back.
-        const now = fireTime === undefined ? dueBy : await fireTime()
+        const now = fireTime === undefined ? dueBy : await fireTime(await findNextDueAt(trx, dueBy))
         if (now === undefined || now < dueBy) {
           return []
         }

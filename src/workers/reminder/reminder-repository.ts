@@ -136,15 +136,17 @@ export async function markFired(
     .execute()
 }
 
-export async function findNextDueAt(db: Kysely<Database>): Promise<Date | undefined> {
-  const row = await db
+/** The earliest scheduled reminder time, after `after` when given. */
+export async function findNextDueAt(db: Kysely<Database>, after?: Date): Promise<Date | undefined> {
+  let query = db
     .selectFrom('reminders')
     .select('remind_at')
     .where('status', '=', 'scheduled')
     .where('remind_at', 'is not', null)
-    .orderBy('remind_at')
-    .limit(1)
-    .executeTakeFirst()
+  if (after !== undefined) {
+    query = query.where('remind_at', '>', after)
+  }
+  const row = await query.orderBy('remind_at').limit(1).executeTakeFirst()
 
   return row?.remind_at ?? undefined
 }

@@ -1,8 +1,9 @@
 // Fires reminders on time. One timer is armed for the next reminder and re-armed whenever the
-// schedule changes; a periodic sweep is the safety net. The timer wakes a little early, takes
-// the reminders due at that time (holding them, so no other replica can), waits out the rest
-// precisely and fires them the moment they are due: the database round trips happen before
-// the reminder time, not after it.
+// schedule changes; a periodic sweep is the safety net. The timer wakes a little early and
+// takes the reminders due at that time (holding them, so no other replica can), arms itself
+// for the next one, waits out the rest precisely and fires them the moment they are due. The
+// database round trips happen before the reminder time, and one reminder's commit never
+// delays the next: the claims of close reminders overlap.
 import { performance } from 'node:perf_hooks'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 
@@ -39,6 +40,10 @@ const HELD_RETRY_MS = 250
 // setTimeout keeps whole milliseconds and fires late under load: sleep until this close to
 // the time, then check between I/O turns.
 const SPIN_MS = 2
+// Early claims held at once, each with a database connection; past this, a run catches up.
+const MAX_EARLY_CLAIMS = 5
+// Wake times kept in memory; later ones are forgotten and found again in the store.
+const MAX_WAKE_TIMES = 1_000
 
 export class ReminderScheduler {
   readonly #store: ReminderStore
@@ -50,12 +55,13 @@ export class ReminderScheduler {
   readonly #maxTimerMs: number
   readonly #leadMs: number
   readonly #onFired: ((fired: readonly FiredReminder[]) => void) | undefined
+  readonly #earlyClaims = new Set<Promise<void>>()
+  /** Every time something asked to be woken for; the timer is armed for the earliest. */
+  readonly #wakeTimes = new Set<number>()
   #timer: NodeJS.Timeout | undefined
   #sweepTimer: NodeJS.Timeout | undefined
-  /** The time the timer is armed for; undefined when nothing is scheduled. */
+  /** The time the timer is armed for; undefined when it is not armed. */
   #armedAt: number | undefined
-  /** The reminder time the timer woke for, taken by the next run. */
-  #target: number | undefined
   #pending = false
   #running: Promise<void> | undefined
   #stopped = false
@@ -91,9 +97,8 @@ export class ReminderScheduler {
 
       return
     }
-    if (this.#armedAt === undefined || at.getTime() < this.#armedAt) {
-      this.#arm(at.getTime())
-    }
+
+    this.#armBy(at.getTime())
   }
 
   /** Claims what is due now, then re-arms from the store; runs never overlap. */
@@ -112,6 +117,7 @@ export class ReminderScheduler {
   async sweepNow(): Promise<void> {
     this.wake()
     await this.#running
+    await Promise.all(this.#earlyClaims)
   }
 
   /** When the timer is armed for (ms since the epoch), for diagnostics and tests. */
@@ -124,6 +130,7 @@ export class ReminderScheduler {
     clearInterval(this.#sweepTimer)
     clearTimeout(this.#timer)
     await this.#running
+    await Promise.all(this.#earlyClaims)
   }
 
   #now(): number {
@@ -133,35 +140,28 @@ export class ReminderScheduler {
   async #run(): Promise<void> {
     while (this.#pending && !this.#stopped) {
       this.#pending = false
-      const target = this.#target
-      this.#target = undefined
       try {
-        // Woken by the timer: only that reminder time. A reminder due since is the next one
-        // and arms the timer at once; the sweep and the wakes claim everything due.
-        const claimedUpTo =
-          target === undefined ? await this.#claimDue() : await this.#claimAt(target)
+        const claimedUpTo = await this.#claimDue()
         const next = await this.#store.nextDueAt()
         this.#failures = 0
-        this.#armFor(next, claimedUpTo)
+        if (next !== undefined) {
+          // Due by the time the claim looked, yet not claimed: held elsewhere or waiting for
+          // its task's event. Due since then: fire it now.
+          const held = next.getTime() <= claimedUpTo
+          if (!held) {
+            this.#forgetBefore(next.getTime())
+          }
+          this.#armBy(held ? this.#now() + Math.min(HELD_RETRY_MS, this.#sweepMs) : next.getTime())
+        }
       } catch (err) {
         this.#failures++
         const delayMs = Math.min(250 * 2 ** (this.#failures - 1), BACKOFF_MAX_MS)
         this.#log.warn({ err, retryInMs: delayMs }, 'reminder claim failed, will retry')
-        this.#arm(this.#now() + delayMs)
+        this.#armBy(this.#now() + delayMs)
 
         return
       }
     }
-  }
-
-  /** Takes the reminders due at `at` a little early and fires them the moment they are due. */
-  async #claimAt(at: number): Promise<number> {
-    const fired = await this.#store.claimDue(new Date(at), this.#batchSize, () =>
-      this.#waitUntil(at),
-    )
-    this.#report(fired)
-
-    return fired.length === this.#batchSize ? Math.max(at, await this.#claimDue()) : at
   }
 
   /**
@@ -189,6 +189,30 @@ export class ReminderScheduler {
     }
 
     return upTo
+  }
+
+  /** Takes the reminders due by `at` before their time and fires them the moment they are due. */
+  async #claimEarly(at: number): Promise<void> {
+    try {
+      let due: Date | undefined
+      const fired = await this.#store.claimDue(new Date(at), this.#batchSize, async (next) => {
+        if (next !== undefined) {
+          this.#armBy(next.getTime())
+        }
+        due = await this.#waitUntil(at)
+
+        return due
+      })
+      this.#report(fired)
+      if (due === undefined || fired.length === this.#batchSize) {
+        // Nothing to take (claimed already, so not armed for the next either), not fired (a
+        // clock that did not move), or more are due: a run sorts it out.
+        this.wake()
+      }
+    } catch (err) {
+      this.#log.warn({ err }, 'early reminder claim failed')
+      this.wake()
+    }
   }
 
   #report(fired: readonly FiredReminder[]): void {
@@ -222,38 +246,64 @@ export class ReminderScheduler {
     }
   }
 
-  #armFor(next: Date | undefined, claimedUpTo: number): void {
-    if (next === undefined) {
-      clearTimeout(this.#timer)
-      this.#armedAt = undefined
-
+  /** Wakes for `at` too: the timer is always armed for the earliest time asked for. */
+  #armBy(at: number): void {
+    if (this.#stopped) {
       return
     }
 
-    // Due by the time the claim looked, yet not claimed: held elsewhere or waiting for its
-    // task's event. Due since then: fire it now.
-    const held = next.getTime() <= claimedUpTo
-    this.#arm(held ? this.#now() + Math.min(HELD_RETRY_MS, this.#sweepMs) : next.getTime())
+    this.#wakeTimes.add(at)
+    if (this.#wakeTimes.size > MAX_WAKE_TIMES) {
+      this.#wakeTimes.delete(Math.max(...this.#wakeTimes))
+    }
+    this.#rearm()
   }
 
-  #arm(at: number): void {
+  /** Nothing is scheduled before `at`: earlier wake times would find nothing to do. */
+  #forgetBefore(at: number): void {
+    for (const time of this.#wakeTimes) {
+      if (time < at) {
+        this.#wakeTimes.delete(time)
+      }
+    }
+  }
+
+  #rearm(): void {
+    const at = this.#wakeTimes.size === 0 ? undefined : Math.min(...this.#wakeTimes)
+    if (at === this.#armedAt) {
+      return
+    }
+
     clearTimeout(this.#timer)
     this.#armedAt = at
-    const delayMs = Math.min(Math.max(at - this.#now() - this.#leadMs, 0), this.#maxTimerMs)
-    this.#timer = setTimeout(() => this.#onTimer(at), delayMs)
+    if (at !== undefined) {
+      const delayMs = Math.max(at - this.#now() - this.#leadMs, 0)
+      const capped = delayMs > this.#maxTimerMs
+      this.#timer = setTimeout(() => this.#onTimer(at, capped), capped ? this.#maxTimerMs : delayMs)
+    }
   }
 
-  #onTimer(at: number): void {
+  #onTimer(at: number, capped: boolean): void {
     this.#timer = undefined
-    if (at - this.#now() > this.#leadMs) {
+    this.#armedAt = undefined
+    const remainingMs = at - this.#now()
+    if (capped && remainingMs > this.#leadMs) {
       // A capped wait ended: wait again for the rest.
-      this.#arm(at)
+      this.#rearm()
 
       return
     }
 
-    this.#armedAt = undefined
-    this.#target = at
-    this.wake()
+    this.#wakeTimes.delete(at)
+    this.#rearm()
+    if (remainingMs <= 0 || this.#earlyClaims.size >= MAX_EARLY_CLAIMS) {
+      // Woken late (a busy process): claim everything due at once.
+      this.wake()
+    } else {
+      const claim: Promise<void> = this.#claimEarly(at).finally(() => {
+        this.#earlyClaims.delete(claim)
+      })
+      this.#earlyClaims.add(claim)
+    }
   }
 }
