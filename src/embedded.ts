@@ -5,12 +5,18 @@ import { randomBytes } from 'node:crypto'
 
 import { signDevToken } from './backend/auth/dev-token.js'
 import { startBackend } from './backend/server.js'
-import { loadConfigOrExit, openRuntime } from './shared/process/bootstrap.js'
+import {
+  ensurePortFree,
+  loadConfigOrExit,
+  openRuntime,
+  startOrExit,
+} from './shared/process/bootstrap.js'
 import { onShutdown } from './shared/process/shutdown.js'
 import { ROLES } from './workers/roles.js'
 import { defaultGroup, ROLE_NAMES, type RunningRole } from './workers/worker-role.js'
 
 const config = loadConfigOrExit()
+await ensurePortFree(config.port, config.host)
 const runtime = await openRuntime(config, 'taskstream-embedded')
 
 // Without a configured secret, sign with one made for this run: tokens last until restart.
@@ -24,20 +30,23 @@ for (const name of ROLE_NAMES) {
   const start = ROLES[name]
   if (start !== undefined) {
     const logger = runtime.logger.child({ role: name })
-    roles.push(await start({ ...runtime, logger, group: defaultGroup(name) }))
+    const role = () => start({ ...runtime, logger, group: defaultGroup(name) })
+    roles.push(await startOrExit(logger, `the ${name} role`, role))
   }
 }
 
-const backend = await startBackend({
-  database: runtime.database,
-  bus: runtime.bus,
-  logger: runtime.logger,
-  auth,
-  port: config.port,
-  host: config.host,
-  outboxSweepMs: config.outboxSweepMs,
-  conversations: config.conversations,
-})
+const backend = await startOrExit(runtime.logger, 'the backend', () =>
+  startBackend({
+    database: runtime.database,
+    bus: runtime.bus,
+    logger: runtime.logger,
+    auth,
+    port: config.port,
+    host: config.host,
+    outboxSweepMs: config.outboxSweepMs,
+    conversations: config.conversations,
+  }),
+)
 
 const lines = [`taskstream is running at ${backend.url} (API docs at ${backend.url}/docs)`]
 if (auth.secret !== undefined) {

@@ -17,6 +17,7 @@ import { conversationRoutes } from './conversations/conversation-routes.js'
 import { ConversationService } from './conversations/conversation-service.js'
 import { registerHealthRoutes } from './http/health-routes.js'
 import { registerProblemHandlers } from './http/problem.js'
+import { rejectInvalidText } from './http/text-guard.js'
 import { notificationRoutes } from './notifications/notification-routes.js'
 import { TaskService, type Clock } from './tasks/task-service.js'
 import { taskRoutes } from './tasks/task-routes.js'
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       request.userId = await deps.authenticate(request.headers.authorization)
     }
   })
+  app.addHook('preValidation', rejectInvalidText)
 
   registerHealthRoutes(app, deps.database, deps.bus)
   // The adapter's own routes, if it receives by push (Dapr delivers to /events/<topic>).

@@ -1,6 +1,11 @@
 // The worker process: `node dist/workers/main.js <reminder|recurrence|audit>`, or
 // `npm run worker:<role>` in development. One role per process, its own consumer group.
-import { loadConfigOrExit, openRuntime } from '../shared/process/bootstrap.js'
+import {
+  ensurePortFree,
+  loadConfigOrExit,
+  openRuntime,
+  startOrExit,
+} from '../shared/process/bootstrap.js'
 import { onShutdown } from '../shared/process/shutdown.js'
 import { startHealthServer } from './health-server.js'
 import { ROLES } from './roles.js'
@@ -19,16 +24,21 @@ if (start === undefined) {
 }
 
 const config = loadConfigOrExit()
+await ensurePortFree(config.port, config.host)
 const runtime = await openRuntime(config, defaultGroup(roleName))
 const logger = runtime.logger.child({ role: roleName })
-const role = await start({
-  config,
-  database: runtime.database,
-  bus: runtime.bus,
-  logger,
-  group: defaultGroup(roleName),
-})
-const health = await startHealthServer({ ...runtime, logger, port: config.port, host: config.host })
+const role = await startOrExit(logger, `the ${roleName} role`, () =>
+  start({
+    config,
+    database: runtime.database,
+    bus: runtime.bus,
+    logger,
+    group: defaultGroup(roleName),
+  }),
+)
+const health = await startOrExit(logger, 'the health server', () =>
+  startHealthServer({ ...runtime, logger, port: config.port, host: config.host }),
+)
 
 onShutdown(logger, async () => {
   await role.stop()

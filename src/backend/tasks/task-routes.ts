@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 
 import { AppError } from '../../shared/errors.js'
+import { parseDueDate } from '../../shared/time/wall-time.js'
 import { ProblemResponse } from '../http/problem-schema.js'
 import { decodeCursor, encodeCursor } from './task-cursor.js'
 import {
@@ -17,13 +18,23 @@ import {
 import { toTaskResponse } from './task-series.js'
 import type { TaskService } from './task-service.js'
 
-/** Reads `If-Match: "3"` (or `3`, or `W/"3"`) into a version; absent means no precondition. */
+/**
+ * Reads `If-Match: "3"` (or `3`) into the version the task must have; absent or `*` means no
+ * precondition. A weak tag (`W/"3"`) never matches: If-Match compares strongly (RFC 9110
+ * section 13.1.1).
+ */
 function expectedVersion(header: string | undefined): number | undefined {
-  if (header === undefined) {
+  const value = header?.trim()
+  if (value === undefined || value === '*') {
     return undefined
   }
+  if (value.startsWith('W/')) {
+    throw new AppError('API_VERSION_MISMATCH', 'a weak entity tag never matches in If-Match', {
+      statusCode: 412,
+    })
+  }
 
-  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim())
+  const match = /^"?(\d{1,9})"?$/.exec(value)
   if (match?.[1] === undefined) {
     throw new AppError('API_INVALID_IF_MATCH', 'If-Match must be the task version, as in "3"', {
       statusCode: 400,
@@ -31,6 +42,11 @@ function expectedVersion(header: string | undefined): number | undefined {
   }
 
   return Number(match[1])
+}
+
+/** A dueBefore/dueAfter value: written as `dueAt` is, a local time without offset read in UTC. */
+function instantParam(value: string | undefined): Date | undefined {
+  return value === undefined ? undefined : parseDueDate(value, 'UTC')
 }
 
 const errors = { 400: ProblemResponse, 401: ProblemResponse, 404: ProblemResponse }
@@ -79,8 +95,8 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
           priority: filter.priority,
           tag: filter.tag,
           q: filter.q,
-          dueBefore: filter.dueBefore === undefined ? undefined : new Date(filter.dueBefore),
-          dueAfter: filter.dueAfter === undefined ? undefined : new Date(filter.dueAfter),
+          dueBefore: instantParam(filter.dueBefore),
+          dueAfter: instantParam(filter.dueAfter),
         },
         { sort, order, limit: pageSize, after },
       )

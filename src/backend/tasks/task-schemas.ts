@@ -78,8 +78,8 @@ export const ListTasksQuery = Type.Object(
     status: Type.Optional(TaskSnapshotSchema.properties.status),
     priority: Type.Optional(Priority),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: TAG_MAX })),
-    dueBefore: Type.Optional(Type.String({ format: 'date-time' })),
-    dueAfter: Type.Optional(Type.String({ format: 'date-time' })),
+    dueBefore: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'as dueAt' })),
+    dueAfter: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'as dueAt' })),
     q: Type.Optional(
       Type.String({ minLength: 1, maxLength: 200, description: 'keyword in title or description' }),
     ),

@@ -30,13 +30,16 @@ function notFound(id: string): AppError {
   return new AppError('API_TASK_NOT_FOUND', `task not found: ${id}`, { statusCode: 404 })
 }
 
-function checkTimeZone(timeZone: string): void {
+/** The zone's IANA name as IANA spells it (`europe/madrid` is stored as `Europe/Madrid`). */
+function checkTimeZone(timeZone: string): string {
   if (!isValidTimeZone(timeZone)) {
     throw new AppError('API_UNKNOWN_TIME_ZONE', `unknown time zone: ${timeZone}`, {
       statusCode: 400,
       details: { field: 'timeZone' },
     })
   }
+
+  return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone
 }
 
 /** Checks the fields that depend on each other, once the change is applied. */
@@ -88,8 +91,7 @@ export class TaskService {
   async create(userId: string, body: CreateTaskBody): Promise<TaskSnapshot> {
     const now = this.#now()
     const id = randomUUID()
-    const timeZone = body.timeZone ?? 'UTC'
-    checkTimeZone(timeZone)
+    const timeZone = checkTimeZone(body.timeZone ?? 'UTC')
     const dueAt = body.dueAt == null ? null : parseDueDate(body.dueAt, timeZone).toISOString()
     const recurrence = body.recurrence ?? null
     const task: TaskSnapshot = {
@@ -176,8 +178,21 @@ export class TaskService {
     return task
   }
 
-  list(userId: string, filter: TaskFilter, page: TaskPage) {
-    return listTasks(this.#db, userId, filter, page)
+  async list(userId: string, filter: TaskFilter, page: TaskPage) {
+    try {
+      return await listTasks(this.#db, userId, filter, page)
+    } catch (err) {
+      // A cursor is base64 JSON anyone can edit; PostgreSQL refuses a value of the wrong type
+      // (data exception, class 22) and that is the client's mistake, not ours.
+      const code = (err as { code?: unknown }).code
+      if (page.after !== undefined && typeof code === 'string' && code.startsWith('22')) {
+        throw new AppError('API_INVALID_CURSOR', 'cursor is not one this API issued', {
+          statusCode: 400,
+          cause: err,
+        })
+      }
+      throw err
+    }
   }
 
   async update(
@@ -189,8 +204,7 @@ export class TaskService {
     return this.#mutate(userId, id, expectedVersion, (task, now) => {
       const { status, ...fields } = body
       const next: TaskSnapshot = { ...task }
-      const timeZone = fields.timeZone ?? task.timeZone
-      checkTimeZone(timeZone)
+      const timeZone = checkTimeZone(fields.timeZone ?? task.timeZone)
       Object.assign(next, definedFields(fields))
       next.title = next.title.trim()
       next.timeZone = timeZone

@@ -46,6 +46,24 @@ function kafkaLogCreator(log: Logger) {
     }
 }
 
+/** Whether kafkajs failed because a topic does not exist (anywhere in its chain of causes). */
+function isMissingTopic(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 5) {
+    return false
+  }
+
+  const { type, cause, originalError } = err as {
+    type?: unknown
+    cause?: unknown
+    originalError?: unknown
+  }
+  if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+    return true
+  }
+
+  return isMissingTopic(cause, depth + 1) || isMissingTopic(originalError, depth + 1)
+}
+
 const CLIENT_RETRY = { initialRetryTime: 200, retries: 5, maxRetryTime: 5_000 }
 const RESTART_DELAY_MS = 5_000
 
@@ -83,8 +101,8 @@ export class KafkaEventBus implements EventBus {
 
   async ensureTopics(topics: readonly TopicName[]): Promise<void> {
     const admin = this.#kafka.admin()
-    await admin.connect()
     try {
+      await admin.connect()
       const existing = new Set(await admin.listTopics())
       const wanted = topics.flatMap((topic) => [
         { topic: this.#topic(topic), numPartitions: this.#partitions },
@@ -159,6 +177,10 @@ export class KafkaEventBus implements EventBus {
     } catch (err) {
       // A producer that gave up may keep a dead connection: start afresh on the next publish.
       await this.#resetProducer()
+      if (isMissingTopic(err)) {
+        const topics = new Set(events.map((event) => topicOf(event.type)))
+        await this.ensureTopics([...topics]).catch(() => undefined)
+      }
       throw new AppError('EVT_PUBLISH_FAILED', 'could not publish to kafka', {
         cause: err,
         retryable: true,
@@ -182,8 +204,12 @@ export class KafkaEventBus implements EventBus {
         ...CLIENT_RETRY,
         // kafkajs restarts a crashed consumer at once, over and over (a deleted topic, say):
         // wait between restarts so the log and the broker are not flooded.
-        restartOnFailure: async () => {
+        restartOnFailure: async (err) => {
           await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS))
+          // A broker that lost its data (a fresh dev broker) has no topics: make them again.
+          if (isMissingTopic(err)) {
+            await this.ensureTopics([options.topic]).catch(() => undefined)
+          }
 
           return true
         },

@@ -1,5 +1,7 @@
 // Opens the database the configuration names: PostgreSQL through pg, or an embedded PGlite
 // when no DATABASE_URL is set. Both get the same migrations and the same kysely types.
+import { mkdir } from 'node:fs/promises'
+
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
@@ -114,6 +116,9 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
 async function openPGlite(options: DatabaseOptions): Promise<DatabaseHandle> {
   const log = options.logger.child({ component: 'database' })
   const dataDir = options.pgliteDir ?? 'memory://'
+  if (!dataDir.startsWith('memory://')) {
+    await mkdir(dataDir, { recursive: true })
+  }
   const lite = await PGlite.create(dataDir)
   if (options.schema !== undefined) {
     await lite.exec(

@@ -1,5 +1,7 @@
 // What every process does first: read the configuration, make the logger, open the database
 // (migrated) and the event bus (topics created). A bad configuration exits with its reasons.
+import { createServer } from 'node:net'
+
 import { createEventBus } from '../../events/create-event-bus.js'
 import { readDaprSecrets } from '../../events/dapr/dapr-secrets.js'
 import type { EventBus } from '../../events/event-bus.js'
@@ -136,4 +138,38 @@ async function openRuntimeSteps(
   logger.info({ database: database.kind, transport: bus.transport, clientId }, 'runtime ready')
 
   return { config, logger, database, bus }
+}
+
+/**
+ * Exits with a clear message, before any database is opened, when the HTTP port is taken: a
+ * second `npm start` must not share the first one's embedded database.
+ */
+export async function ensurePortFree(port: number, host: string): Promise<void> {
+  if (port === 0) {
+    return
+  }
+
+  const inUse = await new Promise<boolean>((resolve) => {
+    const server = createServer()
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'))
+    server.listen(port, host, () => server.close(() => resolve(false)))
+  })
+  if (inUse) {
+    process.stderr.write(`taskstream: port ${port} on ${host} is in use; set PORT to another\n`)
+    process.exit(1)
+  }
+}
+
+/** Runs a start-up step; on failure logs one fatal line naming it and exits 1. */
+export async function startOrExit<T>(
+  logger: Logger,
+  what: string,
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step()
+  } catch (err) {
+    logger.fatal({ err }, `could not start ${what}`)
+    process.exit(1)
+  }
 }

@@ -133,6 +133,7 @@ t.test('task list should filter, search, sort and page', async (t) => {
   t.same(await titles('sort=priority'), ['Call plumber', 'Write report', 'Pay rent', 'Read book'])
   t.same(await titles('dueBefore=2026-04-15T00:00:00Z&sort=dueAt'), ['Pay rent', 'Call plumber'])
   t.same(await titles('dueAfter=2026-04-15T00:00:00Z'), ['Write report'])
+  t.same(await titles('dueAfter=2026-04-15T00:00Z'), ['Write report'], 'written as dueAt may be')
 
   const seen: string[] = []
   let cursor: string | null = null
@@ -181,6 +182,8 @@ t.test(
       ['malformed json', '{"title": "a",', 400],
       ['an array body', '[1,2]', 400],
       ['oversized body', { title: 'a', description: 'y'.repeat(70_000) }, 413],
+      ['a NUL character', '{"title": "a\\u0000b"}', 400, 'body/title contains a NUL character'],
+      ['an unpaired surrogate', '{"title": "a\\ud800b"}', 400, 'unpaired surrogate'],
     ]
 
     for (const [name, body, status, detail] of cases) {
@@ -224,11 +227,53 @@ t.test(
       t.equal(response.status, status, `patch ${JSON.stringify(body)}`)
     }
     t.equal((await system.request('carol', 'GET', '/api/tasks/not-a-uuid')).status, 400)
+    t.equal(
+      (await system.request('carol', 'GET', '/api/tasks?q=%00')).status,
+      400,
+      'NUL in a query',
+    )
+    const forged = Buffer.from(
+      JSON.stringify({
+        s: 'dueAt',
+        o: 'asc',
+        v: 'garbage',
+        id: '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+      }),
+    ).toString('base64url')
+    const tampered = await system.request('carol', 'GET', `/api/tasks?sort=dueAt&cursor=${forged}`)
+    t.equal(tampered.status, 400, 'an edited cursor is the client mistake')
+    t.equal(tampered.body.code, 'API_INVALID_CURSOR')
+    const weak = await system.request(
+      'carol',
+      'PATCH',
+      `/api/tasks/${id}`,
+      { title: 'w' },
+      { 'if-match': 'W/"1"' },
+    )
+    t.equal(weak.status, 412, 'a weak tag never matches')
+    const huge = await system.request(
+      'carol',
+      'PATCH',
+      `/api/tasks/${id}`,
+      { title: 'w' },
+      { 'if-match': '"99999999999999999999"' },
+    )
+    t.equal(huge.status, 400)
     t.same(
       await counts(system),
       { tasks: 1, outbox: 1, published: 1 },
       'only the valid create changed anything',
     )
+
+    const any = await system.request(
+      'carol',
+      'PATCH',
+      `/api/tasks/${id}`,
+      { timeZone: 'europe/madrid' },
+      { 'if-match': '*' },
+    )
+    t.equal(any.status, 200, 'If-Match: * matches any version')
+    t.equal(any.body.timeZone, 'Europe/Madrid', 'the zone is stored as IANA spells it')
   },
 )
 
