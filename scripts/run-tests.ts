@@ -2,12 +2,18 @@
 // Usage: npm test [-- <tap args>]   (env: DATABASE_URL_TEST, KAFKA_BROKERS to reuse running services)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { delimiter, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
-import { kafkaDown, kafkaUp, resolveKafkaLocalOptions } from './kafka-local.js'
+import {
+  kafkaDown,
+  kafkaStatus,
+  kafkaUp,
+  resolveKafkaLocalOptions,
+  type KafkaLocalOptions,
+} from './kafka-local.js'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
 const POSTGRES_START_TIMEOUT_MS = 30_000
@@ -137,7 +143,7 @@ export async function provideKafka(signal: AbortSignal): Promise<TestKafka> {
     }
   }
 
-  const options = resolveKafkaLocalOptions(process.env, { signal })
+  const options = await resolveTestBrokerOptions(signal)
   const { brokers, started } = await kafkaUp(options)
   if (!started) {
     log(`reusing the broker already running at ${brokers}; it stays up afterwards`)
@@ -171,6 +177,46 @@ async function startRedpanda(): Promise<TestKafka | undefined> {
 
     return undefined
   }
+}
+
+// The tests only need a broker, not port 9092: when something else holds it (a developer's
+// `services:up` in another checkout), run ours on free ports instead of failing.
+async function resolveTestBrokerOptions(signal: AbortSignal): Promise<KafkaLocalOptions> {
+  const options = resolveKafkaLocalOptions(process.env, { signal })
+  const ours = await kafkaStatus({ ...options, log: () => {} })
+  if (
+    ours !== undefined ||
+    process.env.KAFKA_PORT !== undefined ||
+    (await portIsFree(options.port))
+  ) {
+    return options
+  }
+
+  const port = await freePort()
+  log(`port ${options.port} is taken; the test broker uses ${port}`)
+
+  return resolveKafkaLocalOptions(process.env, { signal, port, controllerPort: await freePort() })
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer()
+    server.once('error', () => resolvePort(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)))
+  })
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() =>
+        resolvePort(typeof address === 'object' && address !== null ? address.port : 0),
+      )
+    })
+  })
 }
 
 function dockerEngineAnswers(): Promise<boolean> {
