@@ -49,6 +49,10 @@ export interface ReminderStore {
    * replicas) never claim the same reminder. A reminder whose task has changed in a way this
    * store has not applied yet waits for that change.
    *
+   * TODO(reminder): the PostgreSQL store learns that from the tasks table beside it; a Dapr
+   * state store cannot see it, so that role must apply the task backlog before it fires
+   * reminders missed while it was down.
+   *
    * They fire at `dueBy`, or, when `fireTime` is given, at the time it resolves to: it is
    * called once the reminders are held, with the next reminder time after `dueBy`, so a
    * claimer can take them a little before they are due, arm itself for the next one, and fire
