@@ -50,8 +50,12 @@ async function main(tapArgs: string[]): Promise<number> {
   const kafka = await provideKafka(aborter.signal)
   try {
     const env = { ...process.env, KAFKA_BROKERS: kafka.brokers, TEST_DATABASE_URL: databaseUrl }
-    tap = spawn('npx', ['tap', ...tapArgs], { env, stdio: 'inherit' })
+    tap = spawn('npx', ['tap', ...tapArgs], { env, stdio: ['inherit', 'pipe', 'inherit'] })
+    const summary = relayAndCount(tap)
     const code = await exitCodeOf(tap)
+    // tap's own summary is a comment; this plain line is the one CI tools count.
+    const { pass, fail, skip } = summary()
+    console.log(`\ntests: ${pass} passed, ${fail} failed${skip > 0 ? `, ${skip} skipped` : ''}`)
 
     return interrupted === undefined ? code : (SIGNAL_EXIT_CODES[interrupted] ?? code)
   } finally {
@@ -235,6 +239,28 @@ function dockerEngineAnswers(): Promise<boolean> {
     socket.once('error', () => finish(false))
     socket.once('timeout', () => finish(false))
   })
+}
+
+/** Passes tap's output through and reads its closing `# { total: …, pass: … }` line. */
+function relayAndCount(child: ChildProcess): () => { pass: number; fail: number; skip: number } {
+  let tail = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk)
+    tail = (tail + chunk.toString()).slice(-4_000)
+  })
+
+  return () => {
+    const line = /# \{ total: (\d+)[^}]*\}/.exec(tail)?.[0] ?? ''
+    const count = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(line)?.[1] ?? 0)
+    const total = count('total')
+    const pass = count('pass')
+
+    return {
+      pass,
+      fail: Math.max(count('fail'), total - pass - count('skip') - count('todo')),
+      skip: count('skip'),
+    }
+  }
 }
 
 function exitCodeOf(child: ChildProcess): Promise<number> {
