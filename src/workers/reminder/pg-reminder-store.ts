@@ -10,6 +10,7 @@ import { reminderFiredEvent } from './reminder-event.js'
 import {
   findNextDueAt,
   findReminder,
+  findUpcoming,
   lockDueReminders,
   lockReminders,
   markFired,
@@ -22,6 +23,9 @@ import type {
   ReminderRecord,
   ReminderStore,
 } from './reminder-store.js'
+
+// Reminder times looked ahead during an early claim, so the claimer can arm for each.
+const UPCOMING = 16
 
 function storeFailed(what: string, cause: unknown): AppError {
   return new AppError('WRK_REMINDER_STORE_FAILED', `reminder store could not ${what}`, {
@@ -54,7 +58,7 @@ export class PgReminderStore implements ReminderStore {
   async claimDue(
     dueBy: Date,
     limit: number,
-    fireTime?: (nextDueAt: Date | undefined) => Promise<Date | undefined>,
+    fireTime?: (upcoming: readonly Date[]) => Promise<Date | undefined>,
   ): Promise<FiredReminder[]> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
@@ -64,7 +68,8 @@ export class PgReminderStore implements ReminderStore {
         }
 
         // Never early: a fire time before `dueBy` gives the reminders back.
-        const now = fireTime === undefined ? dueBy : await fireTime(await findNextDueAt(trx, dueBy))
+        const now =
+          fireTime === undefined ? dueBy : await fireTime(await findUpcoming(trx, dueBy, UPCOMING))
         if (now === undefined || now < dueBy) {
           return []
         }

@@ -136,19 +136,31 @@ export async function markFired(
     .execute()
 }
 
-/** The earliest scheduled reminder time, after `after` when given. */
-export async function findNextDueAt(db: Kysely<Database>, after?: Date): Promise<Date | undefined> {
+/** The earliest scheduled reminder time, or undefined when none is scheduled. */
+export async function findNextDueAt(db: Kysely<Database>): Promise<Date | undefined> {
+  const [next] = await findUpcoming(db, undefined, 1)
+
+  return next
+}
+
+/** The next `limit` distinct scheduled reminder times, after `after` when given. */
+export async function findUpcoming(
+  db: Kysely<Database>,
+  after: Date | undefined,
+  limit: number,
+): Promise<Date[]> {
   let query = db
     .selectFrom('reminders')
     .select('remind_at')
+    .distinct()
     .where('status', '=', 'scheduled')
     .where('remind_at', 'is not', null)
   if (after !== undefined) {
     query = query.where('remind_at', '>', after)
   }
-  const row = await query.orderBy('remind_at').limit(1).executeTakeFirst()
+  const rows = await query.orderBy('remind_at').limit(limit).execute()
 
-  return row?.remind_at ?? undefined
+  return rows.flatMap((row) => (row.remind_at === null ? [] : [row.remind_at]))
 }
 
 export async function findReminder(

@@ -1,7 +1,7 @@
 // Fires reminders on time. One timer is armed for the next reminder and re-armed whenever the
 // schedule changes; a periodic sweep is the safety net. The timer wakes a little early and
 // takes the reminders due at that time (holding them, so no other replica can), arms itself
-// for the next one, waits out the rest precisely and fires them the moment they are due. The
+// for the next ones, waits out the rest precisely and fires them the moment they are due. The
 // database round trips happen before the reminder time, and one reminder's commit never
 // delays the next: the claims of close reminders overlap.
 import { performance } from 'node:perf_hooks'
@@ -195,8 +195,9 @@ export class ReminderScheduler {
   async #claimEarly(at: number): Promise<void> {
     try {
       let due: Date | undefined
-      const fired = await this.#store.claimDue(new Date(at), this.#batchSize, async (next) => {
-        if (next !== undefined) {
+      const fired = await this.#store.claimDue(new Date(at), this.#batchSize, async (upcoming) => {
+        // Armed for the next few now, the next claims do not wait for this one to commit.
+        for (const next of upcoming) {
           this.#armBy(next.getTime())
         }
         due = await this.#waitUntil(at)

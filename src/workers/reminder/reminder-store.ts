@@ -54,14 +54,14 @@ export interface ReminderStore {
    * reminders missed while it was down.
    *
    * They fire at `dueBy`, or, when `fireTime` is given, at the time it resolves to: it is
-   * called once the reminders are held, with the next reminder time after `dueBy`, so a
-   * claimer can take them a little before they are due, arm itself for the next one, and fire
+   * called once the reminders are held, with the next few reminder times after `dueBy`, so a
+   * claimer can take them a little before they are due, arm itself for the next ones, and fire
    * them the moment they are due. `undefined`, or a time before `dueBy`, gives them back.
    */
   claimDue(
     dueBy: Date,
     limit: number,
-    fireTime?: (nextDueAt: Date | undefined) => Promise<Date | undefined>,
+    fireTime?: (upcoming: readonly Date[]) => Promise<Date | undefined>,
   ): Promise<FiredReminder[]>
   /** The earliest `remindAt` of a scheduled reminder, or undefined when none is scheduled. */
   nextDueAt(): Promise<Date | undefined>
