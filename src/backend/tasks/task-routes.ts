@@ -105,7 +105,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ tasks: TaskService }> = asy
           ? null
           : encodeCursor({ s: sort, o: order, v: page.last.value, id: page.last.id })
 
-      return { items: page.tasks, nextCursor }
+      return { items: page.tasks.map(toTaskResponse), nextCursor }
     },
   )
 

@@ -111,6 +111,6 @@ export const TaskResponse = Type.Object(
 export type TaskResponse = Static<typeof TaskResponse>
 
 export const TaskListResponse = Type.Object({
-  items: Type.Array(TaskSnapshotSchema),
+  items: Type.Array(TaskResponse),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 })

@@ -115,6 +115,8 @@ t.test('task list should filter, search, sort and page', async (t) => {
     ).map((x) => x.title)
 
   t.same(await titles('tag=home&sort=title'), ['Call plumber', 'Read book'])
+  const listed = (await system.request('bob', 'GET', '/api/tasks?limit=1')).body.items[0]
+  t.equal(listed.nextOccurrenceAt, null, 'list items carry nextOccurrenceAt as single tasks do')
   t.same(await titles('status=completed'), ['Pay rent'])
   t.same(await titles('priority=urgent'), ['Call plumber'])
   t.same(await titles('q=QUARTERLY'), ['Write report'], 'search reads descriptions, ignoring case')
