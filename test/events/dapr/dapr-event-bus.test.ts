@@ -3,7 +3,7 @@
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 
-import { createEvent, type AnyCloudEvent } from '../../../src/events/cloud-event.js'
+import type { AnyCloudEvent } from '../../../src/events/cloud-event.js'
 import { createEventBus } from '../../../src/events/create-event-bus.js'
 import { DaprEventBus } from '../../../src/events/dapr/dapr-event-bus.js'
 import type { EventBatchHandler } from '../../../src/events/event-bus.js'
@@ -11,25 +11,11 @@ import { mountEventRoutes } from '../../../src/events/event-routes.js'
 import { loadConfig } from '../../../src/shared/config.js'
 import { AppError, isAppError } from '../../../src/shared/errors.js'
 import { startFakeSidecar, type FakeSidecar } from '../../helpers/fake-dapr-sidecar.js'
+import { FIXTURE_TASK_ID, reminderFired } from '../../helpers/fixtures.js'
 import { testLogger } from '../../helpers/test-database.js'
 
-const TASK = '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
-
-function fired(lateMs: number): AnyCloudEvent {
-  return createEvent(
-    'reminder.fired',
-    {
-      taskId: TASK,
-      userId: 'u1',
-      title: 't',
-      dueAt: '2026-01-01T10:00:00.000Z',
-      remindAt: '2026-01-01T09:30:00.000Z',
-      firedAt: '2026-01-01T09:30:00.000Z',
-      lateMs,
-    },
-    { source: '/taskstream/reminder', key: TASK },
-  )
-}
+const TASK = FIXTURE_TASK_ID
+const fired = (lateMs: number) => reminderFired(lateMs, { source: '/taskstream/reminder' })
 
 /** The bus as bootstrap makes it, from configuration, pointed at the fake sidecar. */
 function busFor(fake: FakeSidecar, env: Record<string, string> = {}): DaprEventBus {

@@ -1,28 +1,12 @@
 import t from 'tap'
 
-import { createEvent, type AnyCloudEvent } from '../../../src/events/cloud-event.js'
 import { InProcessEventBus } from '../../../src/events/in-process/in-process-event-bus.js'
 import { AppError } from '../../../src/shared/errors.js'
+import { reminderFired } from '../../helpers/fixtures.js'
 import { testLogger } from '../../helpers/test-database.js'
 import { eventually } from '../../helpers/test-system.js'
 
-const TASK = '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
-
-function fired(n: number): AnyCloudEvent {
-  return createEvent(
-    'reminder.fired',
-    {
-      taskId: TASK,
-      userId: 'u1',
-      title: 't',
-      dueAt: '2026-01-01T10:00:00.000Z',
-      remindAt: '2026-01-01T09:30:00.000Z',
-      firedAt: '2026-01-01T09:30:00.000Z',
-      lateMs: n,
-    },
-    { source: '/test', key: TASK },
-  )
-}
+const fired = (n: number) => reminderFired(n)
 
 t.test('in-process event bus should give every group every event, in order', async (t) => {
   const bus = new InProcessEventBus({ logger: testLogger })

@@ -1,27 +1,14 @@
 import t from 'tap'
 
-import { createEvent, type AnyCloudEvent } from '../../../src/events/cloud-event.js'
+import type { AnyCloudEvent } from '../../../src/events/cloud-event.js'
 import { AppError } from '../../../src/shared/errors.js'
+import { FIXTURE_TASK_ID, reminderFired } from '../../helpers/fixtures.js'
 import { randomName } from '../../helpers/test-database.js'
 import { createTestKafkaBus, readTopic } from '../../helpers/test-kafka.js'
 
-function reminderEvent(taskId: string, n: number): AnyCloudEvent {
-  return createEvent(
-    'reminder.fired',
-    {
-      taskId,
-      userId: 'u1',
-      title: `reminder ${n}`,
-      dueAt: '2026-01-01T10:00:00.000Z',
-      remindAt: '2026-01-01T09:30:00.000Z',
-      firedAt: '2026-01-01T09:30:00.001Z',
-      lateMs: n,
-    },
-    { source: '/test', key: taskId },
-  )
-}
+const reminderEvent = (taskId: string, n: number) => reminderFired(n, { taskId })
 
-const TASK = '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
+const TASK = FIXTURE_TASK_ID
 
 t.test(
   'kafka event bus should deliver events in order and commit only after success',

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs'
-
 import { Ajv } from 'ajv'
 import addFormatsPlugin from 'ajv-formats'
 import t from 'tap'
@@ -12,17 +10,9 @@ import {
   validateRecurrenceRule,
   type RecurrenceRule,
 } from '../../../src/shared/recurrence/recurrence-rule.js'
+import { recurrenceCorpus } from '../../helpers/fixtures.js'
 
-interface CorpusCase {
-  cron: string
-  timezone: string
-  after: string
-  next: string[]
-}
-
-const corpus = JSON.parse(
-  readFileSync(new URL('../../fixtures/recurrence-cases.json', import.meta.url), 'utf8'),
-) as CorpusCase[]
+const corpus = recurrenceCorpus()
 
 const MADRID = 'Europe/Madrid'
 const NEW_YORK = 'America/New_York'

@@ -1,6 +1,5 @@
 // The recurrence role: which command a completed task yields (the shared corpus included), and
 // the role itself on the in-process bus. The backend's side is in test/e2e/recurrence.test.ts.
-import { readFileSync } from 'node:fs'
 
 import t from 'tap'
 
@@ -21,17 +20,9 @@ import {
 } from '../../../src/workers/recurrence/recurrence-worker.js'
 import { randomName, testLogger } from '../../helpers/test-database.js'
 import { eventually } from '../../helpers/test-system.js'
+import { recurrenceCorpus } from '../../helpers/fixtures.js'
 
-interface CorpusCase {
-  cron: string
-  timezone: string
-  after: string
-  next: string[]
-}
-
-const corpus = JSON.parse(
-  readFileSync(new URL('../../fixtures/recurrence-cases.json', import.meta.url), 'utf8'),
-) as CorpusCase[]
+const corpus = recurrenceCorpus()
 
 const SERIES = '0b8f5e0a-3c1d-4e2f-9a6b-7c8d9e0f1a2b'
 
