@@ -2,7 +2,6 @@
 // is back every event must reach the audit table exactly once. The test runs its own broker,
 // so stopping it disturbs no other test.
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -12,22 +11,10 @@ import { KafkaEventBus } from '../../src/events/kafka/kafka-event-bus.js'
 import { TOPICS } from '../../src/events/catalogue.js'
 import { countUnsent } from '../../src/shared/outbox/outbox-repository.js'
 import { kafkaDown, kafkaUp, resolveKafkaLocalOptions } from '../../scripts/kafka-local.js'
+import { freePort } from '../../scripts/run-tests.js'
 import { testLogger } from '../helpers/test-database.js'
 import { readTopic } from '../helpers/test-kafka.js'
 import { eventually, startTestSystem } from '../helpers/test-system.js'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        resolve(typeof address === 'object' && address !== null ? address.port : 0),
-      )
-    })
-  })
-}
 
 t.test('pipeline should keep every event through a Kafka outage, none twice', async (t) => {
   const runDir = await mkdtemp(join(tmpdir(), 'taskstream-outage-run-'))
