@@ -5,10 +5,7 @@
 //
 // Plain HTTP rather than @dapr/dapr: the SDK's single-key get drops the ETag response header, and
 // its save and delete turn every failure into a logged `{ error }`, which hides a conflict's 409.
-// TODO(dapr): the reminder schedule (ReminderStore) still lives in PostgreSQL in Dapr mode too.
-// claimDue must find due reminders across keys (state.postgresql v2 has no query API) and
-// enqueue reminder.fired in the claim's own transaction (the outbox is not in the state store),
-// so a store over this client would either fire twice or lose events. See docs/dapr.md.
+// src/workers/reminder/dapr-reminder-store.ts keeps the reminder schedule over this client.
 import { AppError } from '../../shared/errors.js'
 import { callSidecar, type SidecarAddress } from './dapr-sidecar.js'
 

@@ -169,3 +169,29 @@ export async function findReminder(
 ): Promise<ReminderRow | undefined> {
   return db.selectFrom('reminders').selectAll().where('task_id', '=', taskId).executeTakeFirst()
 }
+
+/**
+ * Of these schedules, the tasks whose row has a newer version than the schedule saw: their
+ * change is still in the event backlog, so their reminders must wait for it.
+ */
+export async function findTasksAhead(
+  db: Kysely<Database>,
+  schedules: readonly { taskId: string; taskVersion: number }[],
+): Promise<Set<string>> {
+  if (schedules.length === 0) {
+    return new Set()
+  }
+
+  const rows = await db
+    .selectFrom('tasks')
+    .select(['id', 'version'])
+    .where(
+      'id',
+      'in',
+      schedules.map((s) => s.taskId),
+    )
+    .execute()
+  const seen = new Map(schedules.map((s) => [s.taskId, s.taskVersion]))
+
+  return new Set(rows.filter((row) => row.version > (seen.get(row.id) ?? 0)).map((row) => row.id))
+}

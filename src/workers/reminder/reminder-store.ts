@@ -49,9 +49,9 @@ export interface ReminderStore {
    * replicas) never claim the same reminder. A reminder whose task has changed in a way this
    * store has not applied yet waits for that change.
    *
-   * TODO(reminder): the PostgreSQL store learns that from the tasks table beside it; a Dapr
-   * state store cannot see it, so that role must apply the task backlog before it fires
-   * reminders missed while it was down.
+   * Both stores learn that from the tasks table (the Dapr store keeps its PostgreSQL handle
+   * for it and for the outbox). In the Dapr store a lost race can enqueue a second event, with
+   * the same id as the winner's: consumers keep one per id.
    *
    * They fire at `dueBy`, or, when `fireTime` is given, at the time it resolves to: it is
    * called once the reminders are held, with the next few reminder times after `dueBy`, so a

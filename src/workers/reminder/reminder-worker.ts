@@ -3,8 +3,10 @@
 // woken the moment a claim commits, so events leave without waiting for another process.
 import { TOPICS } from '../../events/catalogue.js'
 import type { AnyCloudEvent, CloudEvent } from '../../events/cloud-event.js'
+import { DaprStateStore } from '../../events/dapr/dapr-state-store.js'
 import { OutboxRelay } from '../../shared/outbox/outbox-relay.js'
 import type { RoleContext, RunningRole } from '../worker-role.js'
+import { DaprReminderStore } from './dapr-reminder-store.js'
 import { PgReminderStore } from './pg-reminder-store.js'
 import {
   decideReminder,
@@ -75,13 +77,27 @@ function earliestScheduled(records: readonly ReminderRecord[]): Date | undefined
   return earliest
 }
 
+/** The schedule lives in the Dapr state store when Dapr carries the events, else in PostgreSQL. */
+function defaultStore({ config, database }: RoleContext): ReminderStore {
+  if (config.eventTransport !== 'dapr') {
+    return new PgReminderStore(database.db)
+  }
+
+  const state = new DaprStateStore({
+    httpPort: config.dapr.httpPort,
+    storeName: config.dapr.stateStoreName,
+  })
+
+  return new DaprReminderStore(state, database.db)
+}
+
 export async function startReminderWorker(
   context: RoleContext,
   options: ReminderWorkerOptions = {},
 ): Promise<RunningReminderWorker> {
   const { bus, config, database, logger, group } = context
   const clock = options.clock ?? (() => new Date())
-  const store = options.store ?? new PgReminderStore(database.db)
+  const store = options.store ?? defaultStore(context)
   // Large batches: a burst of due reminders leaves in a few publishes.
   const relay = new OutboxRelay({
     database,
