@@ -165,7 +165,14 @@ async function migrate(
     migrationTableSchema: schema ?? 'public',
     provider: { getMigrations: () => Promise.resolve(migrations) },
   })
-  const { error, results } = await migrator.migrateToLatest()
+  let outcome = await migrator.migrateToLatest()
+  // kysely looks for its tables across every schema; a schema another session drops meanwhile
+  // fails that scan (3F000, seen when parallel tests drop theirs). Nothing was migrated: again.
+  for (let attempt = 1; attempt < 5 && schemaVanished(outcome.error); attempt++) {
+    log.warn({ attempt }, 'a schema vanished during migration, retrying')
+    outcome = await migrator.migrateToLatest()
+  }
+  const { error, results } = outcome
   for (const result of results ?? []) {
     log.info({ migration: result.migrationName, status: result.status }, 'migration')
   }
@@ -177,6 +184,10 @@ async function migrate(
       retryable: unreachable,
     })
   }
+}
+
+function schemaVanished(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === '3F000'
 }
 
 // Socket errors, and PostgreSQL's connection-exception class (08) and start-up states (57P0x).
