@@ -6,11 +6,10 @@
 // command with the same id, and the backend's unique (series, occurrence) insert makes a
 // repeat a no-op. A failed publish throws a retryable error, so the event is not committed and
 // comes back. An outbox would add a table write per command and buy nothing.
-import { createHash } from 'node:crypto'
-
 import { TOPICS, type EventPayload } from '../../events/catalogue.js'
 import { createEvent, type AnyCloudEvent, type CloudEvent } from '../../events/cloud-event.js'
 import { AppError, isAppError } from '../../shared/errors.js'
+import { nameBasedUuid } from '../../shared/name-based-uuid.js'
 import { nextDueOf } from '../../shared/recurrence/task-recurrence.js'
 import type { RoleContext, RunningRole } from '../worker-role.js'
 
@@ -18,20 +17,11 @@ export const RECURRENCE_SOURCE = '/taskstream/recurrence'
 
 // A fixed namespace for command ids (RFC 9562 §5.5 style): any process derives the same id
 // for the same series and occurrence
-const COMMAND_ID_NAMESPACE = Buffer.from('6f1c2a4e9b7d4c3e8a5f0d1b2c3e4f5a', 'hex')
+const COMMAND_ID_NAMESPACE = '6f1c2a4e9b7d4c3e8a5f0d1b2c3e4f5a'
 
 /** A UUID-shaped (version 5) id for the command that creates occurrence `occurrence`. */
 export function occurrenceCommandId(seriesId: string, occurrence: number): string {
-  const hash = createHash('sha1')
-    .update(COMMAND_ID_NAMESPACE)
-    .update(`${seriesId}/${occurrence}`)
-    .digest()
-  const bytes = hash.subarray(0, 16)
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
-  const hex = bytes.toString('hex')
-
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  return nameBasedUuid(COMMAND_ID_NAMESPACE, `${seriesId}/${occurrence}`)
 }
 
 type CompletedEvent = CloudEvent<'task.completed'>
