@@ -66,6 +66,7 @@ function isMissingTopic(err: unknown, depth = 0): boolean {
 
 const CLIENT_RETRY = { initialRetryTime: 200, retries: 5, maxRetryTime: 5_000 }
 const RESTART_DELAY_MS = 5_000
+const TOPIC_ATTEMPTS = 3
 
 export class KafkaEventBus implements EventBus {
   readonly transport = 'kafka'
@@ -100,6 +101,27 @@ export class KafkaEventBus implements EventBus {
   }
 
   async ensureTopics(topics: readonly TopicName[]): Promise<void> {
+    // A busy broker can be slow to elect leaders for new partitions: look again and create
+    // what is still missing, a few times, before giving up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#createMissingTopics(topics)
+
+        return
+      } catch (err) {
+        if (attempt >= TOPIC_ATTEMPTS) {
+          throw new AppError('EVT_TOPICS_FAILED', 'could not create topics', {
+            cause: err,
+            retryable: true,
+          })
+        }
+        this.#log.warn({ err, attempt }, 'topic creation failed, retrying')
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+      }
+    }
+  }
+
+  async #createMissingTopics(topics: readonly TopicName[]): Promise<void> {
     const admin = this.#kafka.admin()
     try {
       await admin.connect()
@@ -112,15 +134,11 @@ export class KafkaEventBus implements EventBus {
       if (missing.length > 0) {
         await admin.createTopics({
           waitForLeaders: true,
+          timeout: 15_000,
           topics: missing.map((t) => ({ ...t, replicationFactor: this.#replication })),
         })
         this.#log.info({ topics: missing.map((t) => t.topic) }, 'topics created')
       }
-    } catch (err) {
-      throw new AppError('EVT_TOPICS_FAILED', 'could not create topics', {
-        cause: err,
-        retryable: true,
-      })
     } finally {
       await admin.disconnect()
     }
