@@ -17,7 +17,7 @@ import { isStateConflict, type DaprStateStore } from '../../events/dapr/dapr-sta
 import type { Database } from '../../shared/db/schema.js'
 import { AppError } from '../../shared/errors.js'
 import { enqueueEvents } from '../../shared/outbox/outbox-repository.js'
-import { reminderFiredEvent } from './reminder-event.js'
+import { claimedReminderEvent, firedReminderOf } from './reminder-event.js'
 import { findTasksAhead } from './reminder-repository.js'
 import type {
   DecideReminders,
@@ -157,18 +157,7 @@ export class DaprReminderStore implements ReminderStore {
       return []
     }
 
-    const events = records.map(({ record }) =>
-      reminderFiredEvent(
-        {
-          taskId: record.taskId,
-          userId: record.userId,
-          title: record.title,
-          dueAt: record.dueAt ?? now,
-          remindAt: record.remindAt ?? now,
-        },
-        now,
-      ),
-    )
+    const events = records.map(({ record }) => claimedReminderEvent(record, now))
     await this.#db.transaction().execute((trx) => enqueueEvents(trx, events))
 
     const fired: FiredReminder[] = []
@@ -185,14 +174,7 @@ export class DaprReminderStore implements ReminderStore {
         throw err
       }
       if (event !== undefined) {
-        fired.push({
-          eventId: event.id,
-          taskId: record.taskId,
-          userId: record.userId,
-          remindAt: new Date(event.data.remindAt),
-          firedAt: now,
-          lateMs: event.data.lateMs,
-        })
+        fired.push(firedReminderOf(event))
       }
     }
     await this.#dropFromIndex(records.map(({ record }) => record.taskId)).catch((err: unknown) => {

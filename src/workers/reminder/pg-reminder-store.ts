@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../../shared/db/schema.js'
 import { AppError } from '../../shared/errors.js'
 import { enqueueEvents } from '../../shared/outbox/outbox-repository.js'
-import { reminderFiredEvent } from './reminder-event.js'
+import { claimedReminderEvent, firedReminderOf } from './reminder-event.js'
 import {
   findNextDueAt,
   findReminder,
@@ -74,18 +74,7 @@ export class PgReminderStore implements ReminderStore {
           return []
         }
 
-        const events = rows.map((row) =>
-          reminderFiredEvent(
-            {
-              taskId: row.task_id,
-              userId: row.user_id,
-              title: row.title,
-              dueAt: row.due_at ?? now,
-              remindAt: row.remind_at ?? now,
-            },
-            now,
-          ),
-        )
+        const events = rows.map((row) => claimedReminderEvent(toRecord(row), now))
         await markFired(
           trx,
           rows.map((row) => row.task_id),
@@ -93,14 +82,7 @@ export class PgReminderStore implements ReminderStore {
         )
         await enqueueEvents(trx, events)
 
-        return events.map((event) => ({
-          eventId: event.id,
-          taskId: event.data.taskId,
-          userId: event.data.userId,
-          remindAt: new Date(event.data.remindAt),
-          firedAt: now,
-          lateMs: event.data.lateMs,
-        }))
+        return events.map(firedReminderOf)
       })
     } catch (err) {
       throw storeFailed('claim due reminders', err)

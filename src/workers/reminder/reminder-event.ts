@@ -3,6 +3,7 @@
 // consumer can recognise the repeat.
 import { createEvent, type CloudEvent } from '../../events/cloud-event.js'
 import { nameBasedUuid } from '../../shared/name-based-uuid.js'
+import type { FiredReminder, ReminderRecord } from './reminder-store.js'
 
 export const REMINDER_SOURCE = '/taskstream/reminder'
 
@@ -42,4 +43,36 @@ export function reminderFiredEvent(
     id: reminderEventId(reminder.taskId, reminder.remindAt),
     time: firedAt,
   })
+}
+
+/**
+ * The event for a reminder a store has just claimed. A schedule without a due or reminder time
+ * cannot be claimed; should one be, the fire time stands in for both.
+ */
+export function claimedReminderEvent(
+  record: Pick<ReminderRecord, 'taskId' | 'userId' | 'title' | 'dueAt' | 'remindAt'>,
+  firedAt: Date,
+): CloudEvent<'reminder.fired'> {
+  const { taskId, userId, title } = record
+  const reminder = {
+    taskId,
+    userId,
+    title,
+    dueAt: record.dueAt ?? firedAt,
+    remindAt: record.remindAt ?? firedAt,
+  }
+
+  return reminderFiredEvent(reminder, firedAt)
+}
+
+/** What a store reports of a reminder it fired, read off its event. */
+export function firedReminderOf(event: CloudEvent<'reminder.fired'>): FiredReminder {
+  return {
+    eventId: event.id,
+    taskId: event.data.taskId,
+    userId: event.data.userId,
+    remindAt: new Date(event.data.remindAt),
+    firedAt: new Date(event.data.firedAt),
+    lateMs: event.data.lateMs,
+  }
 }
