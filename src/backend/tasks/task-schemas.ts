@@ -39,17 +39,19 @@ const Recurrence = Type.Union([
   Type.Null(),
 ])
 
+// The fields a request may set; only the title is required, and only on create.
+const settableFields = {
+  description: Type.Optional(Description),
+  priority: Type.Optional(Priority),
+  tags: Type.Optional(Tags),
+  dueAt: Type.Optional(DueAt),
+  timeZone: Type.Optional(TimeZone),
+  reminderOffsetMinutes: Type.Optional(ReminderOffset),
+  recurrence: Type.Optional(Recurrence),
+}
+
 export const CreateTaskBody = Type.Object(
-  {
-    title: Title,
-    description: Type.Optional(Description),
-    priority: Type.Optional(Priority),
-    tags: Type.Optional(Tags),
-    dueAt: Type.Optional(DueAt),
-    timeZone: Type.Optional(TimeZone),
-    reminderOffsetMinutes: Type.Optional(ReminderOffset),
-    recurrence: Type.Optional(Recurrence),
-  },
+  { title: Title, ...settableFields },
   { additionalProperties: false },
 )
 export type CreateTaskBody = Static<typeof CreateTaskBody>
@@ -57,13 +59,7 @@ export type CreateTaskBody = Static<typeof CreateTaskBody>
 export const UpdateTaskBody = Type.Object(
   {
     title: Type.Optional(Title),
-    description: Type.Optional(Description),
-    priority: Type.Optional(Priority),
-    tags: Type.Optional(Tags),
-    dueAt: Type.Optional(DueAt),
-    timeZone: Type.Optional(TimeZone),
-    reminderOffsetMinutes: Type.Optional(ReminderOffset),
-    recurrence: Type.Optional(Recurrence),
+    ...settableFields,
     status: Type.Optional(TaskSnapshotSchema.properties.status),
   },
   { additionalProperties: false, minProperties: 1 },
